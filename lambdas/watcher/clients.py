@@ -1,0 +1,71 @@
+"""boto3 clients for the two Neptune APIs, created once per process.
+
+Retries are switched off inside the client on purpose: botocore's ``standard`` mode honours
+the model's ``retryable`` trait and would send a 404 BulkLoadIdNotFoundException three
+times. Every call here is exactly one HTTP request; the state machine retries throttling,
+timeouts and 5xx by error name, with backoff and jitter, where it is visible and costs no
+Lambda time.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import boto3
+from botocore.config import Config
+
+from .errors import ConfigurationError
+from .settings import Settings, settings
+
+_lock = threading.Lock()
+_clients: dict[tuple[str, str | None], Any] = {}
+
+NO_RETRY = {"mode": "standard", "total_max_attempts": 1}
+
+
+def client_config(cfg: Settings) -> Config:
+    return Config(
+        retries=NO_RETRY,  # type: ignore[arg-type]
+        connect_timeout=cfg.connect_timeout,
+        read_timeout=cfg.read_timeout,
+        user_agent_extra="neptune-watch/0.1",
+    )
+
+
+def _make(service: str, endpoint: str | None, cfg: Settings) -> Any:
+    kwargs: dict[str, Any] = {"config": client_config(cfg)}
+    if endpoint:
+        kwargs["endpoint_url"] = endpoint
+    return boto3.session.Session().client(service, **kwargs)  # type: ignore[call-overload]
+
+
+def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:
+    key = (service, endpoint)
+    with _lock:
+        if key not in _clients:
+            _clients[key] = _make(service, endpoint, cfg)
+        return _clients[key]
+
+
+def loader_client(cfg: Settings | None = None) -> Any:
+    """``neptunedata`` client for the cluster's writer endpoint (it has no default endpoint)."""
+    cfg = cfg or settings()
+    if not cfg.neptune_endpoint:
+        raise ConfigurationError(
+            "NEPTUNE_ENDPOINT is not set: the loader API is only reachable at "
+            "https://<cluster-endpoint>:8182 inside the cluster's VPC"
+        )
+    return _cached("neptunedata", cfg.neptune_endpoint, cfg)
+
+
+def graph_client(cfg: Settings | None = None) -> Any:
+    """``neptune-graph`` client on the regional endpoint (overridable for local runs)."""
+    cfg = cfg or settings()
+    return _cached("neptune-graph", cfg.graph_endpoint, cfg)
+
+
+def reset() -> None:
+    """Forget cached clients (tests and the local runtime change endpoints)."""
+    with _lock:
+        _clients.clear()

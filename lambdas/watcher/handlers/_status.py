@@ -1,0 +1,22 @@
+"""What the three status handlers share: watch mode, and the metrics they emit."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..observability import logger, metrics
+from ..settings import settings
+from ..watch import poll
+
+
+def advance(event: dict[str, Any]) -> dict[str, Any]:
+    """Watch mode: one poll of the watch in ``event["watch"]``."""
+    w = poll(event["watch"], cfg=settings())
+    metrics.add_metric(name="Polls", unit=MetricUnit.Count, value=1)
+    logger.info(
+        "polled",
+        extra={"job": w["job"], "status": (w.get("last") or {}).get("status"), "next": w["next"], "wait": w["waitSeconds"]},
+    )
+    return {"watch": w}

@@ -1,0 +1,15 @@
+"""Cancel a export job (neptune-graph CancelExportTask).
+
+Direct event: ``{"taskIdentifier"}``; watch event: ``{"watch": {...}}`` (cancel on timeout).
+"""
+
+from typing import Any
+
+from .. import neptune
+from ..observability import entrypoint
+from ._cancel import run
+
+
+@entrypoint
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    return run(event, "export", neptune.cancel_export_task)

@@ -1,0 +1,21 @@
+"""Get a Neptune Analytics import task (neptune-graph GetImportTask).
+
+Direct event: ``{"taskIdentifier": "t-..."}``; returns ``{"job": <normalised>, "payload": <task>}``.
+Watch event: ``{"watch": {...}}``; returns ``{"watch": {...}}``.
+"""
+
+from typing import Any
+
+from .. import neptune, normalize
+from ..observability import entrypoint
+from ..request import TaskEvent, parse
+from ._status import advance
+
+
+@entrypoint
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    if isinstance(event, dict) and "watch" in event:
+        return advance(event)
+    ev = parse(TaskEvent, event, "event")
+    raw = neptune.get_import_task(ev.taskIdentifier)
+    return {"job": normalize.import_status(raw), "payload": raw}

@@ -1,0 +1,45 @@
+"""The six Neptune calls neptune-watch makes. Each function is exactly one HTTP request.
+
+Every failure comes out as a named :class:`~watcher.errors.WatchError`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from . import clients
+from .errors import translate
+from .normalize import jsonable
+
+
+def _call(service: str, client_fn: Any, operation: str, **params: Any) -> dict[str, Any]:
+    client = client_fn()
+    try:
+        response = getattr(client, operation)(**params)
+    except Exception as exc:  # noqa: BLE001 - translated to a named error or re-raised
+        raise translate(service, exc) from exc
+    return jsonable(response)
+
+
+def get_loader_job_status(**params: Any) -> dict[str, Any]:
+    return _call("neptunedata", clients.loader_client, "get_loader_job_status", **params)
+
+
+def cancel_loader_job(load_id: str) -> dict[str, Any]:
+    return _call("neptunedata", clients.loader_client, "cancel_loader_job", loadId=load_id)
+
+
+def get_import_task(task_id: str) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "get_import_task", taskIdentifier=task_id)
+
+
+def cancel_import_task(task_id: str) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "cancel_import_task", taskIdentifier=task_id)
+
+
+def get_export_task(task_id: str) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "get_export_task", taskIdentifier=task_id)
+
+
+def cancel_export_task(task_id: str) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "cancel_export_task", taskIdentifier=task_id)

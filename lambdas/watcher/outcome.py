@@ -1,0 +1,197 @@
+"""The outcome: the one message a watch publishes (CONTRACT.md section 2).
+
+:func:`finalize` builds it from whatever the state machine has when the watch ends (a
+finished watch, a watch interrupted by an error, or a request that never became a watch),
+caps it to fit SNS, EventBridge and Step Functions, and returns everything the publishing
+states need, so the state machine does no string work of its own.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from . import SCHEMA_VERSION, clock
+from .statuses import Outcome
+
+MAX_OUTCOME_BYTES = 240_000  # SNS / EventBridge cap 256 KB per message, envelope included
+MAX_CAUSE_CHARS = 32_000  # Fail / SendTaskFailure cause: at most 32,768 characters
+MAX_ERROR_MESSAGE = 2_000
+NAMESPACE = uuid.UUID("6f0b7a6e-5d1c-4c55-9a52-6e6570747775")
+
+DETAIL_TYPES = {
+    Outcome.SUCCEEDED: "Neptune Job Succeeded",
+    Outcome.FAILED: "Neptune Job Failed",
+    Outcome.CANCELLED: "Neptune Job Cancelled",
+    Outcome.TIMED_OUT: "Neptune Job Timed Out",
+    Outcome.NOT_FOUND: "Neptune Job Not Found",
+    Outcome.INVALID_REQUEST: "Neptune Watch Request Invalid",
+    Outcome.ERROR: "Neptune Watch Error",
+}
+
+
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _error_reason(error: Any) -> tuple[str | None, str]:
+    """(error name, readable reason) from a Step Functions ``{Error, Cause}`` object."""
+    if not isinstance(error, dict):
+        return None, "the watch could not go on"
+    name = error.get("Error")
+    cause = error.get("Cause")
+    text = cause if isinstance(cause, str) else ""
+    try:
+        parsed = json.loads(text) if text else None
+    except ValueError:
+        parsed = None
+    if isinstance(parsed, dict) and ("errorMessage" in parsed or "errorType" in parsed):
+        text = f"{parsed.get('errorType') or name}: {parsed.get('errorMessage') or ''}".strip()
+    elif text:
+        text = f"{name}: {text}" if name else text
+    else:
+        text = str(name or "the watch could not go on")
+    return (str(name) if name else None), text[:MAX_ERROR_MESSAGE]
+
+
+def _clean_errors(errors: Any) -> list[dict[str, Any]]:
+    out = []
+    for item in errors if isinstance(errors, list) else []:
+        if not isinstance(item, dict):
+            continue
+        entry = {k: item.get(k) for k in ("code", "message", "file", "record")}
+        if isinstance(entry["message"], str):
+            entry["message"] = entry["message"][:MAX_ERROR_MESSAGE]
+        out.append(entry)
+    return out
+
+
+def _from_request(request: Any, error: Any) -> dict[str, Any]:
+    """The outcome of a request that never became a watch (invalid, or Prepare failed)."""
+    req = request if isinstance(request, dict) else {}
+    job = req.get("job") if isinstance(req.get("job"), dict) else None
+    job_ref = {"kind": job.get("kind"), "id": job.get("id")} if job else None
+    name, reason = _error_reason(error)
+    outcome = Outcome.INVALID_REQUEST if name == "InvalidRequestError" else Outcome.ERROR
+    corr = req.get("correlationId")
+    token = req.get("taskToken")
+    now = clock.iso()
+    return {
+        "schemaVersion": SCHEMA_VERSION,
+        "job": job_ref,
+        "outcome": outcome.value,
+        "status": None,
+        "statusReason": reason,
+        "counters": {},
+        "progress": {"percent": None},
+        "errors": [],
+        "polls": 0,
+        "startedAt": now,
+        "endedAt": now,
+        "correlationId": corr if isinstance(corr, str) else None,
+        "context": req.get("context"),
+        "_taskToken": token if isinstance(token, str) and token else None,
+    }
+
+
+def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
+    last = w.get("last") or {}
+    result = w.get("result") or {}
+    if error is not None:
+        outcome = Outcome.ERROR
+        _, reason = _error_reason(error)
+    else:
+        outcome = Outcome(result.get("outcome", Outcome.ERROR))
+        reason = result.get("reason")
+    out: dict[str, Any] = {
+        "schemaVersion": SCHEMA_VERSION,
+        "job": {"kind": w["job"]["kind"], "id": w["job"]["id"]},
+        "outcome": outcome.value,
+        "status": last.get("status"),
+        "statusReason": last.get("statusReason") or reason,
+        "counters": last.get("counters") or {},
+        "progress": {"percent": (last.get("progress") or {}).get("percent")},
+        "errors": _clean_errors(w.get("errors")) if outcome != Outcome.SUCCEEDED else [],
+        "polls": int(w.get("polls", 0)),
+        "startedAt": w.get("startedAt"),
+        "endedAt": clock.iso(),
+        "correlationId": w.get("correlationId"),
+        "context": w.get("context"),
+        "_taskToken": w.get("taskToken"),
+    }
+    if last.get("graphId"):
+        out["graphId"] = last["graphId"]
+    if w.get("cancel"):
+        c = w["cancel"]
+        out["cancellation"] = {
+            "requestedAt": c.get("requestedAt"),
+            "accepted": bool(c.get("accepted")),
+            "confirmed": bool(c.get("confirmed")),
+            "reason": c.get("reason"),
+        }
+    out["watch"] = {"executionArn": w.get("root"), "generations": int(w.get("generation", 0)) + 1}
+    return out
+
+
+def _fit(outcome: dict[str, Any], limit: int) -> dict[str, Any]:
+    """``outcome`` with as many errors as fit in ``limit`` bytes (flagging what was cut)."""
+    if _size(outcome) <= limit:
+        return outcome
+    trimmed = dict(outcome)
+    errors = list(outcome.get("errors") or [])
+    trimmed["errorsTruncated"] = True
+    lo, hi = 0, len(errors)
+    while lo < hi:  # the largest prefix of errors that fits
+        mid = (lo + hi + 1) // 2
+        trimmed["errors"] = errors[:mid]
+        if _size(trimmed) <= limit:
+            lo = mid
+        else:
+            hi = mid - 1
+    trimmed["errors"] = errors[:lo]
+    if _size(trimmed) > limit:
+        trimmed["context"] = {"truncated": True}
+    return trimmed
+
+
+def finalize(event: dict[str, Any]) -> dict[str, Any]:
+    """Everything the end of the state machine needs: outcome, Fail error and cause, routing."""
+    state = event.get("state") if isinstance(event.get("state"), dict) else event
+    watch = state.get("watch")
+    error = state.get("error")
+    if isinstance(watch, dict) and isinstance(watch.get("job"), dict):
+        outcome = _from_watch(watch, error)
+    else:
+        outcome = _from_request(state.get("request"), error)
+    token = outcome.pop("_taskToken", None)
+    root = (watch or {}).get("root") if isinstance(watch, dict) else None
+    seed = f"{root or event.get('executionId') or uuid.uuid4()}"
+    outcome["eventId"] = str(uuid.uuid5(NAMESPACE, seed))
+    outcome = _fit(outcome, MAX_OUTCOME_BYTES)
+    name = outcome["outcome"]
+    job = outcome.get("job") or {}
+    return {
+        "outcome": outcome,
+        "succeeded": name == Outcome.SUCCEEDED.value,
+        "error": f"NeptuneWatch.{name}",
+        "cause": json.dumps(_fit(outcome, MAX_CAUSE_CHARS), separators=(",", ":")),
+        "detailType": DETAIL_TYPES[Outcome(name)],
+        "attributes": {
+            "outcome": name,
+            "jobKind": str(job.get("kind") or "unknown"),
+            "schemaVersion": SCHEMA_VERSION,
+        },
+        "taskToken": token,
+        "lock": _lock(watch),
+    }
+
+
+def _lock(watch: Any) -> dict[str, str] | None:
+    """The lock a watch holds (its first execution owns it), for the state machine to release."""
+    if not isinstance(watch, dict):
+        return None
+    lock = watch.get("lock")
+    if isinstance(lock, dict) and lock.get("key") and watch.get("root"):
+        return {"key": str(lock["key"]), "owner": str(watch["root"])}
+    return None

@@ -1,0 +1,79 @@
+"""When to poll next: the adaptive polling policy.
+
+Users want a 2-minute load reported within seconds and a 2-day load within minutes. The
+detection delay (job end to our poll) of a wait ``w`` started at elapsed time ``t`` is at
+most ``w``; a job that ends during it ran for more than ``t``. So a wait of
+``fraction * t`` keeps the delay under ``fraction`` of the job's runtime, and the bounds
+keep it sane: never under ``min_wait`` (early polls are cheap and fast answers matter),
+never over ``max_wait`` (long jobs are still reported within minutes).
+
+Where the service reports progress (Neptune Analytics ``progressPercentage``), the expected
+end is estimated from it, and the watch wakes up near that end rather than after it: the
+wait is shortened, never lengthened, so a job that fails without warning is still caught
+within the same bound.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass(frozen=True)
+class PollPolicy:
+    min_wait: int = 12
+    max_wait: int = 175
+    fraction: float = 0.05
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any] | None) -> PollPolicy:
+        data = data or {}
+        d = cls()
+        return cls(
+            min_wait=int(data.get("minWaitSeconds", d.min_wait)),
+            max_wait=int(data.get("maxWaitSeconds", d.max_wait)),
+            fraction=float(data.get("fraction", d.fraction)),
+        )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"minWaitSeconds": self.min_wait, "maxWaitSeconds": self.max_wait, "fraction": self.fraction}
+
+    def base_wait(self, elapsed: float) -> float:
+        """The time-based wait after ``elapsed`` seconds of watching."""
+        return min(max(self.fraction * max(elapsed, 0.0), self.min_wait), self.max_wait)
+
+    def next_wait(
+        self,
+        elapsed: float,
+        *,
+        progress_percent: float | None = None,
+        progress_elapsed: float | None = None,
+        until_deadline: float | None = None,
+    ) -> int:
+        """Seconds to wait before the next poll (an integer >= 1 for a Wait state).
+
+        ``progress_elapsed`` is how long the job itself has run when it reported
+        ``progress_percent`` (defaults to ``elapsed``).
+        """
+        wait = self.base_wait(elapsed)
+        eta = estimate_remaining(progress_percent, progress_elapsed if progress_elapsed is not None else elapsed)
+        if eta is not None and eta < wait:
+            # Wake up just after the estimated end, but not absurdly often.
+            wait = max(eta + 1.0, min(self.min_wait, wait))
+        if until_deadline is not None:
+            wait = min(wait, max(until_deadline, 0.0))
+        return max(1, math.ceil(wait))
+
+
+def estimate_remaining(percent: float | None, elapsed: float) -> float | None:
+    """Seconds left if the job keeps its average pace, or None when progress says nothing."""
+    if percent is None or elapsed <= 0:
+        return None
+    try:
+        p = float(percent)
+    except (TypeError, ValueError):
+        return None
+    if not 0 < p < 100:
+        return None
+    return elapsed * (100.0 - p) / p

@@ -1,0 +1,261 @@
+"""One step of a watch: the logic behind the status and cancel handlers in watch mode.
+
+The state machine carries a *watch* (a JSON object) from step to step. ``prepare`` makes
+it from a request; each ``poll`` makes exactly one Neptune call, folds the answer in and
+says what comes next in ``watch["next"]``:
+
+- ``WAIT``: wait ``watch["waitSeconds"]`` (the poll policy), then poll again;
+- ``POLL``: poll again now (confirming a cancel);
+- ``COLLECT_ERRORS``: fetch the next loader error page now;
+- ``CANCEL``: the deadline passed with ``cancelOnTimeout``: cancel the job;
+- ``CONTINUE``: this execution has done its share; continue as a new execution;
+- ``FINISH``: ``watch["result"]`` holds the outcome; build and publish it.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from . import clock, neptune, normalize
+from .errors import ConfigurationError, GraphNotAllowed, InvalidRequestError, NeptuneConflict, NeptuneNotFound
+from .policy import PollPolicy
+from .request import WatchRequest, parse
+from .settings import Settings
+from .statuses import CANCELLED_STATUS, Outcome, Phase
+
+RESUME_KEY = "neptuneWatchResume"
+MAX_ERRORS_PER_PAGE = 100
+CANCEL_CONFIRM_SECONDS = 900
+
+
+def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
+    """A new watch from ``event["request"]``, or the carried watch of a continuation."""
+    request = event.get("request")
+    if isinstance(request, dict) and RESUME_KEY in request:
+        return resume(request[RESUME_KEY], execution_id)
+    req = parse(WatchRequest, request)
+    timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
+    if timeout > cfg.max_timeout_seconds:
+        raise InvalidRequestError(f"timeoutSeconds {timeout} exceeds the maximum {cfg.max_timeout_seconds}")
+    max_errors = req.maxErrors if req.maxErrors is not None else cfg.default_max_errors
+    if max_errors > cfg.max_max_errors:
+        raise InvalidRequestError(f"maxErrors {max_errors} exceeds the maximum {cfg.max_max_errors}")
+    functions = event.get("functions") or {}
+    fn = functions.get(req.job.kind) if isinstance(functions, dict) else None
+    if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
+        raise ConfigurationError(f"no status/cancel functions are configured for {req.job.kind} jobs")
+    now = clock.epoch()
+    deadline = now + timeout
+    return {
+        "job": {"kind": req.job.kind, "id": req.job.id},
+        "timeoutSeconds": timeout,
+        "cancelOnTimeout": cfg.default_cancel_on_timeout if req.cancelOnTimeout is None else req.cancelOnTimeout,
+        "maxErrors": max_errors,
+        "correlationId": req.correlationId,
+        "taskToken": req.taskToken,
+        "context": req.context,
+        "startedAt": clock.iso(now),
+        "startedEpoch": now,
+        "deadlineEpoch": deadline,
+        "root": execution_id,
+        "generation": 0,
+        "generationStartedEpoch": now,
+        "generationPolls": 0,
+        "polls": 0,
+        "fn": {"status": fn["status"], "cancel": fn["cancel"]},
+        "policy": PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict(),
+        "limits": {
+            "maxPollsPerExecution": cfg.max_polls_per_execution,
+            "maxSecondsPerExecution": cfg.max_seconds_per_execution,
+            "unknownStatusMaxPolls": cfg.unknown_status_max_polls,
+        },
+        "lock": {
+            "key": f"{req.job.kind}#{req.job.id}",
+            "nowEpoch": str(int(now)),
+            "expiresEpoch": str(int(deadline + CANCEL_CONFIRM_SECONDS + 3600)),
+        },
+        "last": None,
+        "unknownPolls": 0,
+        "errors": [],
+        "errorsPage": 1,
+        "cancel": None,
+        "result": None,
+        "next": "POLL",
+        "waitSeconds": 0,
+    }
+
+
+def resume(watch: Any, execution_id: str | None) -> dict[str, Any]:
+    """The watch carried into a continuation execution, with this generation's counters reset."""
+    if not isinstance(watch, dict) or "job" not in watch:
+        raise InvalidRequestError(f"{RESUME_KEY} must carry the watch state of a previous execution")
+    w = copy.deepcopy(watch)
+    now = clock.epoch()
+    w["generation"] = int(w.get("generation", 0)) + 1
+    w["generationStartedEpoch"] = now
+    w["generationPolls"] = 0
+    w["lock"] = {**(w.get("lock") or {}), "nowEpoch": str(int(now))}
+    w["next"] = "POLL"
+    w["waitSeconds"] = 0
+    return w
+
+
+def finish(w: dict[str, Any], outcome: Outcome | str, reason: str | None = None) -> dict[str, Any]:
+    w["result"] = {"outcome": str(outcome), "reason": reason}
+    w["next"] = "FINISH"
+    w["waitSeconds"] = 0
+    return w
+
+
+def _per_page(w: dict[str, Any]) -> int:
+    return max(1, min(int(w.get("maxErrors", 0)), MAX_ERRORS_PER_PAGE))
+
+
+def fetch(kind: str, job_id: str, *, errors_page: int | None, per_page: int) -> dict[str, Any]:
+    """Exactly one status call; the normalised view of its answer."""
+    if kind == "loader":
+        params: dict[str, Any] = {"loadId": job_id}
+        if errors_page is not None:
+            params.update(errors=True, page=errors_page, errorsPerPage=per_page)
+        return normalize.loader_status(job_id, neptune.get_loader_job_status(**params))
+    if kind == "import":
+        return normalize.import_status(neptune.get_import_task(job_id))
+    return normalize.export_status(neptune.get_export_task(job_id))
+
+
+def _compact(view: dict[str, Any]) -> dict[str, Any]:
+    keep = ("status", "phase", "known", "outcome", "statusReason", "counters", "progress", "graphId", "startTime")
+    return {k: view.get(k) for k in keep if k in view}
+
+
+def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
+    """One poll of the job (or one error page); the watch advanced by it."""
+    w = copy.deepcopy(watch)
+    kind, job_id = w["job"]["kind"], w["job"]["id"]
+    if w.get("next") == "COLLECT_ERRORS":
+        return _collect_errors(w)
+    wants_errors = kind == "loader" and int(w.get("maxErrors", 0)) > 0
+    try:
+        view = fetch(kind, job_id, errors_page=1 if wants_errors else None, per_page=_per_page(w))
+    except NeptuneNotFound as err:
+        _count_poll(w)
+        return finish(w, Outcome.NOT_FOUND, err.message)
+    _count_poll(w)
+    w["last"] = _compact(view)
+    if kind != "loader" and not cfg.graph_allowed(view.get("graphId")):
+        raise GraphNotAllowed(f"task {job_id} belongs to graph {view.get('graphId')}, which is not allowed here")
+    w["errors"] = view["errors"][: int(w.get("maxErrors", 0))]
+    now = clock.epoch()
+
+    if view["phase"] == Phase.TERMINAL:
+        outcome = Outcome(view["outcome"])
+        cancel = w.get("cancel")
+        if cancel and view["status"] == CANCELLED_STATUS[kind]:
+            cancel["confirmed"] = True
+            outcome = Outcome.TIMED_OUT
+        if outcome != Outcome.SUCCEEDED and _more_errors(w, view):
+            w["result"] = {"outcome": str(outcome), "reason": None}
+            w["errorsPage"] = 2
+            w["next"] = "COLLECT_ERRORS"
+            w["waitSeconds"] = 0
+            return w
+        return finish(w, outcome)
+
+    if not view["known"]:
+        w["unknownPolls"] = int(w.get("unknownPolls", 0)) + 1
+        limit = int(w.get("limits", {}).get("unknownStatusMaxPolls", 5))
+        if w["unknownPolls"] >= limit:
+            return finish(
+                w,
+                Outcome.ERROR,
+                f"the service reported status {view['status']!r}, which neptune-watch does not know, "
+                f"{w['unknownPolls']} polls in a row",
+            )
+    else:
+        w["unknownPolls"] = 0
+
+    policy = PollPolicy.from_dict(w.get("policy"))
+    cancel = w.get("cancel")
+    if cancel:
+        if now - float(cancel.get("requestedEpoch", now)) >= CANCEL_CONFIRM_SECONDS:
+            return finish(w, Outcome.TIMED_OUT, "cancel requested after the timeout but not confirmed by the service")
+        return _wait(w, policy.min_wait)
+    if now >= float(w["deadlineEpoch"]):
+        if w.get("cancelOnTimeout"):
+            w["next"] = "CANCEL"
+            w["waitSeconds"] = 0
+            return w
+        return finish(w, Outcome.TIMED_OUT, f"still {view['status']} after timeoutSeconds={w['timeoutSeconds']}")
+    limits = w.get("limits", {})
+    if w["generationPolls"] >= int(limits.get("maxPollsPerExecution", 1000)) or now - float(
+        w["generationStartedEpoch"]
+    ) >= int(limits.get("maxSecondsPerExecution", 86400)):
+        w["next"] = "CONTINUE"
+        w["waitSeconds"] = 0
+        return w
+    elapsed = now - float(w["startedEpoch"])
+    seconds = policy.next_wait(
+        elapsed,
+        progress_percent=view["progress"].get("percent"),
+        progress_elapsed=view["counters"].get("timeElapsedSeconds"),
+        until_deadline=float(w["deadlineEpoch"]) - now,
+    )
+    return _wait(w, seconds)
+
+
+def _wait(w: dict[str, Any], seconds: float) -> dict[str, Any]:
+    w["next"] = "WAIT"
+    w["waitSeconds"] = max(1, int(seconds))
+    return w
+
+
+def _count_poll(w: dict[str, Any]) -> None:
+    w["polls"] = int(w.get("polls", 0)) + 1
+    w["generationPolls"] = int(w.get("generationPolls", 0)) + 1
+
+
+def _more_errors(w: dict[str, Any], view: dict[str, Any]) -> bool:
+    """True when a loader error page came back full and the outcome wants more errors."""
+    return (
+        w["job"]["kind"] == "loader"
+        and len(w["errors"]) < int(w.get("maxErrors", 0))
+        and view.get("errorsReturned", 0) >= _per_page(w)
+    )
+
+
+def _collect_errors(w: dict[str, Any]) -> dict[str, Any]:
+    page = int(w.get("errorsPage", 2))
+    view = fetch("loader", w["job"]["id"], errors_page=page, per_page=_per_page(w))
+    room = int(w.get("maxErrors", 0)) - len(w["errors"])
+    w["errors"].extend(view["errors"][:room])
+    pending = (w.get("result") or {}).get("outcome", Outcome.FAILED)
+    if view["errorsReturned"] >= _per_page(w) and len(w["errors"]) < int(w.get("maxErrors", 0)):
+        w["errorsPage"] = page + 1
+        w["next"] = "COLLECT_ERRORS"
+        w["waitSeconds"] = 0
+        return w
+    return finish(w, pending)
+
+
+def cancel(watch: dict[str, Any]) -> dict[str, Any]:
+    """Cancel the job (after the timeout, with cancelOnTimeout); the next step confirms it."""
+    w = copy.deepcopy(watch)
+    kind, job_id = w["job"]["kind"], w["job"]["id"]
+    call = {
+        "loader": neptune.cancel_loader_job,
+        "import": neptune.cancel_import_task,
+        "export": neptune.cancel_export_task,
+    }[kind]
+    now = clock.epoch()
+    record: dict[str, Any] = {"requestedAt": clock.iso(now), "requestedEpoch": now, "reason": "timeout"}
+    try:
+        call(job_id)
+        record.update(accepted=True, confirmed=False)
+    except (NeptuneNotFound, NeptuneConflict) as err:
+        # No longer active: it ended on its own in the meantime. The next poll says how.
+        record.update(accepted=False, confirmed=False, rejected=err.code)
+    w["cancel"] = record
+    w["next"] = "POLL"
+    w["waitSeconds"] = 0
+    return w
