@@ -183,9 +183,7 @@ class FaultSpec(_StrictModel):
         if canonical is None:
             service = OPERATION_SERVICE[operation]
             valid = ", ".join([*sorted(service_errors(service)), TIMEOUT_FAULT])
-            raise ValueError(
-                f"unknown error {error!r} for {operation} ({service}); valid: {valid}"
-            )
+            raise ValueError(f"unknown error {error!r} for {operation} ({service}); valid: {valid}")
         return canonical
 
 

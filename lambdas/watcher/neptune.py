@@ -16,7 +16,7 @@ def _call(service: str, client_fn: Any, operation: str, **params: Any) -> dict[s
     client = client_fn()
     try:
         response = getattr(client, operation)(**params)
-    except Exception as exc:  # noqa: BLE001 - translated to a named error or re-raised
+    except Exception as exc:
         raise translate(service, exc) from exc
     return jsonable(response)
 

@@ -18,7 +18,13 @@ import copy
 from typing import Any
 
 from . import clock, neptune, normalize
-from .errors import ConfigurationError, GraphNotAllowed, InvalidRequestError, NeptuneConflict, NeptuneNotFound
+from .errors import (
+    ConfigurationError,
+    GraphNotAllowed,
+    InvalidRequestError,
+    NeptuneConflict,
+    NeptuneNotFound,
+)
 from .policy import PollPolicy
 from .request import WatchRequest, parse
 from .settings import Settings

@@ -26,8 +26,15 @@ _EXPORT_TOP_LEVEL = frozenset(
 #: Members of the Cancel*Output shapes.
 CANCEL_IMPORT_FIELDS = ("graphId", "taskId", "source", "format", "parquetType", "roleArn", "status")
 CANCEL_EXPORT_FIELDS = (
-    "graphId", "roleArn", "taskId", "status", "format", "destination", "kmsKeyIdentifier",
-    "parquetType", "statusReason",
+    "graphId",
+    "roleArn",
+    "taskId",
+    "status",
+    "format",
+    "destination",
+    "kmsKeyIdentifier",
+    "parquetType",
+    "statusReason",
 )
 
 

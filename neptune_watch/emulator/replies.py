@@ -28,7 +28,10 @@ NEPTUNE_GRAPH = "neptune-graph"
 UNKNOWN_OPERATION = "UnknownOperationException"
 
 #: A valid ``reason`` member per neptune-graph error that has one (enums of the model).
-_GRAPH_REASONS = {"ValidationException": "BAD_REQUEST", "ConflictException": "CONCURRENT_MODIFICATION"}
+_GRAPH_REASONS = {
+    "ValidationException": "BAD_REQUEST",
+    "ConflictException": "CONCURRENT_MODIFICATION",
+}
 
 
 @dataclass(frozen=True)

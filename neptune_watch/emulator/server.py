@@ -102,7 +102,7 @@ def _unrouted_reply(method: str, path: str) -> Reply:
     message = f"neptune-watch emulator does not implement {method} {path}"
     if path == "/loader" or path.startswith("/loader/"):
         return service_error(NEPTUNEDATA, "UnsupportedOperationException", message)
-    if path.split("/")[1] in ("importtasks", "exporttasks", "graphs"):
+    if path.lstrip("/").split("/")[0] in ("importtasks", "exporttasks", "graphs"):
         return service_error(NEPTUNE_GRAPH, "ValidationException", message)
     return unknown_operation(method, path)
 
@@ -179,7 +179,8 @@ class NeptuneEmulator:
             return self.url
         self._stopping.clear()
         self._server = _Server(("127.0.0.1", self._port), self)
-        self._started_at = time.monotonic()
+        if self._started_at is None:  # a restart does not rewind the default clock
+            self._started_at = time.monotonic()
         self._thread = threading.Thread(
             target=self._server.serve_forever,
             kwargs={"poll_interval": _SERVE_POLL_SECONDS},
@@ -311,9 +312,7 @@ class NeptuneEmulator:
         if entry.raw is not None:
             return json_reply(entry.raw)
         errors_page = (page, per_page) if with_errors else None
-        payload = render.loader_payload(
-            job, entry, clock, details=details, errors_page=errors_page
-        )
+        payload = render.loader_payload(job, entry, clock, details=details, errors_page=errors_page)
         return json_reply({"status": "200 OK", "payload": payload})
 
     def _cancel_load(self, route: _Route, clock: render.Clock) -> Reply:
@@ -342,7 +341,9 @@ class NeptuneEmulator:
             noun = _NOUNS[route.kind].capitalize()
             message = f"{noun} {route.resource_id} cannot be cancelled: it is {current.status}"
             return service_error(NEPTUNE_GRAPH, "ConflictException", message)
-        fields = render.CANCEL_IMPORT_FIELDS if job.kind == "import" else render.CANCEL_EXPORT_FIELDS
+        fields = (
+            render.CANCEL_IMPORT_FIELDS if job.kind == "import" else render.CANCEL_EXPORT_FIELDS
+        )
         return json_reply(render.cancel_output(self._render_task(job, entry, clock), fields))
 
     @staticmethod

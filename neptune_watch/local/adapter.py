@@ -1,0 +1,180 @@
+"""What moto lacks for neptune-watch, added in one place (moto 5.2.5, pinned).
+
+Each patch replaces one named hook and is undone by :func:`uninstall`; tests/test_adapter.py
+has a test per patch. The patches:
+
+1. ``LambdaSimpleBackend.invoke`` runs our real handlers in-process (moto's Docker-less
+   Lambda only echoes the payload back).
+2. ``WaitFunction._wait_interval`` (Wait states) sleeps on the virtual clock.
+3. The Retry interval (``time.sleep`` in ``retrier_decl``) sleeps on the virtual clock.
+4. A parent blocked on a child (``.sync`` polling loop, ``time.sleep`` in the callback service
+   module) or on a task token (``CallbackEndpoint.wait``) is *idle* for the clock, and the
+   ``.sync`` polling delay drops from 0.5 s to 10 ms of real time.
+6. ``boto_client_for`` (``boto3`` in ``asl.utils.boto_client``) reuses one client per
+   service and region instead of building a new one for every task (a speed-up only).
+5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
+   it is started, and the thread that evaluates its states (``threading`` in ``program``) is
+   the one whose sleeps and waits the clock sees.
+"""
+
+from __future__ import annotations
+
+import threading
+import time as _real_time
+from collections.abc import Callable
+from types import SimpleNamespace
+from typing import Any
+
+from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.program import program as program_module
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service_callback as callback_service,
+)
+from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+    WaitFunction,
+)
+from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+from neptune_watch.local.clock import VirtualClock
+
+# (function name, payload bytes, response headers) -> response body bytes
+Dispatcher = Callable[[str, bytes, dict[str, str]], bytes]
+
+SYNC_POLL_SECONDS = 0.01
+
+_lock = threading.Lock()
+_active: dict[str, Any] = {}
+_saved: dict[str, Any] = {}
+
+
+class _ModuleShim(SimpleNamespace):
+    """A stand-in for a module with some names replaced; everything else is the real module."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+
+def _adopting_thread(*args: Any, target: Any = None, **kwargs: Any) -> threading.Thread:
+    """A thread that evaluates an execution's states as its clock participant."""
+
+    def run(*a: Any, **kw: Any) -> None:
+        clock = _clock()
+        clock.adopt()
+        try:
+            target(*a, **kw)
+        finally:
+            clock.disown()
+
+    return threading.Thread(*args, target=run, **kwargs)
+
+
+_clients: dict[tuple[Any, ...], Any] = {}
+
+
+def _cached_client(*args: Any, **kwargs: Any) -> Any:
+    key = (args, kwargs.get("service_name"), kwargs.get("region_name"), kwargs.get("endpoint_url"))
+    with _lock:
+        if key not in _clients:
+            _clients[key] = _saved["boto3"].client(*args, **kwargs)
+        return _clients[key]
+
+
+def _clock() -> VirtualClock:
+    return _active["clock"]
+
+
+def _invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: Any, response_headers: Any) -> bytes:
+    name = function_name.split(":function:")[-1].split(":")[0]
+    payload = body if isinstance(body, bytes) else (body or "").encode()
+    return _active["dispatch"](name, payload, response_headers)
+
+
+def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
+    if env.is_running():
+        _clock().sleep(float(wait_seconds))
+
+
+def _virtual_sleep(seconds: float) -> None:
+    _clock().sleep(float(seconds))
+
+
+def _idle_sleep(seconds: float) -> None:
+    with _clock().idle():
+        _real_time.sleep(min(float(seconds), SYNC_POLL_SECONDS))
+
+
+def _callback_wait(self: Any, timeout: float | None = None) -> Any:
+    with _clock().idle():
+        return _saved["CallbackEndpoint.wait"](self, timeout)
+
+
+def _start(self: Any) -> None:
+    clock = _clock()
+    clock.enter()
+    logic = self._execution_logic
+
+    def run() -> None:
+        try:
+            logic()
+        finally:
+            clock.leave()
+
+    thread = threading.Thread(target=run, daemon=True, name="sfn-execution")
+    thread.start()
+
+
+def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
+    """Install every patch, bound to ``clock`` and ``dispatch``. One runtime at a time."""
+    with _lock:
+        if _active:
+            raise RuntimeError("a local runtime is already running in this process")
+        _active.update(clock=clock, dispatch=dispatch)
+        _saved.update(
+            {
+                "LambdaSimpleBackend.invoke": LambdaSimpleBackend.invoke,
+                "WaitFunction._wait_interval": WaitFunction._wait_interval,
+                "retrier_decl.time": retrier_decl.time,
+                "callback_service.time": callback_service.time,
+                "callback_service.delay": callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK,
+                "CallbackEndpoint.wait": CallbackEndpoint.wait,
+                "ExecutionWorker.start": ExecutionWorker.start,
+                "program.threading": program_module.threading,
+                "boto3": boto_client_module.boto3,
+            }
+        )
+        LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
+        WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+        retrier_decl.time = _ModuleShim(_real=_real_time, sleep=_virtual_sleep)  # type: ignore[assignment]
+        callback_service.time = _ModuleShim(_real=_real_time, sleep=_idle_sleep)  # type: ignore[assignment]
+        callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS  # type: ignore[misc]
+        CallbackEndpoint.wait = _callback_wait  # type: ignore[method-assign]
+        ExecutionWorker.start = _start  # type: ignore[method-assign]
+        program_module.threading = _ModuleShim(_real=threading, Thread=_adopting_thread)  # type: ignore[assignment]
+        boto_client_module.boto3 = _ModuleShim(_real=_saved["boto3"], client=_cached_client)  # type: ignore[assignment]
+
+
+def uninstall() -> None:
+    """Undo every patch."""
+    with _lock:
+        if not _saved:
+            _active.clear()
+            return
+        LambdaSimpleBackend.invoke = _saved["LambdaSimpleBackend.invoke"]  # type: ignore[method-assign]
+        WaitFunction._wait_interval = _saved["WaitFunction._wait_interval"]  # type: ignore[method-assign]
+        retrier_decl.time = _saved["retrier_decl.time"]
+        callback_service.time = _saved["callback_service.time"]
+        callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = _saved["callback_service.delay"]  # type: ignore[misc]
+        CallbackEndpoint.wait = _saved["CallbackEndpoint.wait"]  # type: ignore[method-assign]
+        ExecutionWorker.start = _saved["ExecutionWorker.start"]  # type: ignore[method-assign]
+        program_module.threading = _saved["program.threading"]
+        boto_client_module.boto3 = _saved["boto3"]
+        _clients.clear()
+        _saved.clear()
+        _active.clear()
+
+
+def installed() -> bool:
+    return bool(_active)

@@ -1,0 +1,121 @@
+"""Virtual time shared by every state machine execution, the handlers and the emulator.
+
+A discrete-event clock. Threads that run executions are *participants*. A participant is
+busy, sleeping (a Wait state or a Retry interval: it wakes at a virtual time), or idle
+(blocked on another participant: a parent waiting for a child or for a task token). When
+no participant is busy and someone sleeps, time jumps to the earliest wake-up. So a day-long
+Wait costs nothing, and concurrent executions still see one coherent timeline.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import heapq
+import itertools
+import threading
+import time
+from collections.abc import Iterator
+
+
+class _Sleeper:
+    __slots__ = ("wake", "woken")
+
+    def __init__(self, wake: float) -> None:
+        self.wake = wake
+        self.woken = False
+
+
+class VirtualClock:
+    def __init__(self, start_epoch: float | None = None) -> None:
+        self.start_epoch = time.time() if start_epoch is None else start_epoch
+        self._now = 0.0
+        self._busy = 0
+        self._cond = threading.Condition()
+        self._heap: list[tuple[float, int, _Sleeper]] = []
+        self._seq = itertools.count()
+        self._local = threading.local()
+
+    # Reading -------------------------------------------------------------------------
+    def now(self) -> float:
+        """Virtual seconds since the clock started."""
+        with self._cond:
+            return self._now
+
+    def epoch(self) -> float:
+        """Virtual time as unix seconds."""
+        return self.start_epoch + self.now()
+
+    @property
+    def busy(self) -> int:
+        with self._cond:
+            return self._busy
+
+    # Participants ----------------------------------------------------------------------
+    def _depth(self) -> int:
+        return getattr(self._local, "depth", 0)
+
+    def enter(self) -> None:
+        """Count one more busy participant (call before its thread starts)."""
+        with self._cond:
+            self._busy += 1
+
+    def leave(self) -> None:
+        """A participant is done for good."""
+        with self._cond:
+            self._busy -= 1
+            self._advance()
+
+    def adopt(self) -> None:
+        """Mark the current thread as a participant already counted by ``enter``."""
+        self._local.depth = self._depth() + 1
+
+    def disown(self) -> None:
+        self._local.depth = max(0, self._depth() - 1)
+
+    # Time passing ------------------------------------------------------------------------
+    def sleep(self, seconds: float) -> None:
+        """Sleep ``seconds`` of virtual time."""
+        if seconds <= 0:
+            return
+        participant = self._depth() > 0
+        with self._cond:
+            if not participant:
+                self._busy += 1
+            sleeper = _Sleeper(self._now + seconds)
+            heapq.heappush(self._heap, (sleeper.wake, next(self._seq), sleeper))
+            self._busy -= 1
+            self._advance()
+            while not sleeper.woken:
+                self._cond.wait()
+            # _advance counted us busy again when it woke us.
+            if not participant:
+                self._busy -= 1
+                self._advance()
+
+    @contextlib.contextmanager
+    def idle(self) -> Iterator[None]:
+        """Block on other participants without holding virtual time still."""
+        if self._depth() == 0:
+            yield
+            return
+        with self._cond:
+            self._busy -= 1
+            self._advance()
+        try:
+            yield
+        finally:
+            with self._cond:
+                self._busy += 1
+
+    def _advance(self) -> None:
+        # Caller holds the lock.
+        if self._busy > 0 or not self._heap:
+            return
+        wake = self._heap[0][0]
+        if wake > self._now:
+            self._now = wake
+        while self._heap and self._heap[0][0] <= self._now:
+            _, _, sleeper = heapq.heappop(self._heap)
+            sleeper.woken = True
+            self._busy += 1
+        self._cond.notify_all()

@@ -1,0 +1,410 @@
+"""Run the deployable watch state machine locally: no AWS account, no Docker.
+
+moto provides Step Functions (its ASL interpreter really executes the definition), Lambda,
+SNS, SQS, EventBridge, DynamoDB and IAM in-process; :mod:`~neptune_watch.local.adapter`
+routes Lambda tasks to our real handlers and puts Wait states and Retry intervals on a
+virtual clock; the Neptune emulator serves the handlers over loopback HTTP on that clock.
+SNS and EventBridge deliver into SQS queues that the runtime reads, so what it reports is
+what was really published.
+"""
+
+from __future__ import annotations
+
+import importlib
+import io
+import json
+import logging
+import os
+import re
+import sys
+import threading
+import time
+import traceback
+import uuid
+import zipfile
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+import boto3
+from moto import mock_aws
+
+from neptune_watch.emulator import NeptuneEmulator
+from neptune_watch.local import adapter
+from neptune_watch.local.clock import VirtualClock
+from neptune_watch.scenario import FaultSpec, JobSpec
+
+REPO = Path(__file__).resolve().parents[2]
+DEFAULT_DEFINITION = REPO / "statemachines" / "watch.asl.json"
+REGION = "us-east-1"
+ACCOUNT = "123456789012"
+EVENT_SOURCE = "com.neptunewatch"
+STATE_MACHINE_NAME = "neptune-watch"
+
+# Local function name -> (handler module, the definition's placeholder for its ARN)
+FUNCTIONS: dict[str, tuple[str, str]] = {
+    "nw-prepare": ("watcher.handlers.prepare", "PrepareFunctionArn"),
+    "nw-finalize": ("watcher.handlers.finalize", "FinalizeFunctionArn"),
+    "nw-loader-status": ("watcher.handlers.loader_status", "LoaderStatusFunctionArn"),
+    "nw-loader-cancel": ("watcher.handlers.loader_cancel", "LoaderCancelFunctionArn"),
+    "nw-import-status": ("watcher.handlers.import_status", "ImportStatusFunctionArn"),
+    "nw-import-cancel": ("watcher.handlers.import_cancel", "ImportCancelFunctionArn"),
+    "nw-export-status": ("watcher.handlers.export_status", "ExportStatusFunctionArn"),
+    "nw-export-cancel": ("watcher.handlers.export_cancel", "ExportCancelFunctionArn"),
+}
+
+# Scenario "settings" (camelCase) -> the environment variables the handlers read.
+SETTING_ENV = {
+    "defaultTimeoutSeconds": "DEFAULT_TIMEOUT_SECONDS",
+    "defaultCancelOnTimeout": "DEFAULT_CANCEL_ON_TIMEOUT",
+    "defaultMaxErrors": "DEFAULT_MAX_ERRORS",
+    "minWaitSeconds": "MIN_WAIT_SECONDS",
+    "maxWaitSeconds": "MAX_WAIT_SECONDS",
+    "waitFraction": "WAIT_FRACTION",
+    "maxPollsPerExecution": "MAX_POLLS_PER_EXECUTION",
+    "maxSecondsPerExecution": "MAX_SECONDS_PER_EXECUTION",
+    "unknownStatusMaxPolls": "UNKNOWN_STATUS_MAX_POLLS",
+    "allowedGraphIds": "ALLOWED_GRAPH_IDS",
+}
+
+PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
+
+
+class RuntimeError_(Exception):
+    """The local runtime itself could not do what was asked (not a watch outcome)."""
+
+
+@dataclass
+class _Context:
+    """The parts of a Lambda context that Powertools reads."""
+
+    function_name: str
+    aws_request_id: str
+    memory_limit_in_mb: int = 256
+    function_version: str = "$LATEST"
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def placeholders(text: str) -> set[str]:
+    """The ``${Name}`` placeholders of a definition."""
+    return set(PLACEHOLDER.findall(text))
+
+
+def substitute(text: str, values: dict[str, str]) -> str:
+    """Resolve the placeholders as CloudFormation's DefinitionSubstitutions does."""
+    missing = placeholders(text) - set(values)
+    if missing:
+        raise RuntimeError_(f"no value for placeholder(s) {sorted(missing)} of the definition")
+    return PLACEHOLDER.sub(lambda m: values[m.group(1)], text)
+
+
+def definition_from_template(path: str | os.PathLike[str]) -> str:
+    """The watch definition a synthesized CloudFormation template carries."""
+    try:
+        template = json.loads(Path(path).read_text())
+    except (OSError, ValueError) as exc:
+        raise RuntimeError_(f"cannot read template {path}: {exc}") from exc
+    for resource in (template.get("Resources") or {}).values():
+        if resource.get("Type") != "AWS::StepFunctions::StateMachine":
+            continue
+        text = resource.get("Properties", {}).get("DefinitionString")
+        if isinstance(text, str) and "neptuneWatchResume" in text:
+            return text
+    raise RuntimeError_(f"{path} has no neptune-watch state machine with a literal DefinitionString")
+
+
+class LocalRuntime:
+    """A context manager: set everything up on enter, tear it all down on exit."""
+
+    def __init__(
+        self,
+        *,
+        settings: dict[str, Any] | None = None,
+        definition: str | None = None,
+        start_epoch: float | None = None,
+        log_stream: TextIO | None = None,
+        log_level: str = "WARNING",
+        jobs: list[JobSpec] | tuple[JobSpec, ...] = (),
+        faults: list[FaultSpec] | tuple[FaultSpec, ...] = (),
+    ) -> None:
+        self.settings = dict(settings or {})
+        unknown = set(self.settings) - set(SETTING_ENV)
+        if unknown:
+            raise RuntimeError_(f"unknown setting(s) {sorted(unknown)}; known: {sorted(SETTING_ENV)}")
+        self.definition_text = definition if definition is not None else DEFAULT_DEFINITION.read_text()
+        self.clock = VirtualClock(start_epoch)
+        self.emulator = NeptuneEmulator(
+            jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=0.6
+        )
+        self.log_stream = log_stream or sys.stderr
+        self.log_level = log_level
+        self.invocations: Counter[str] = Counter()
+        self.finalized_at: list[float] = []
+        self.watches: dict[str, dict[str, Any]] = {}
+        self._saved_env: dict[str, str | None] = {}
+        self._mock: Any = None
+        self._lock = threading.Lock()
+        self.arns: dict[str, str] = {}
+
+    # Set-up ------------------------------------------------------------------------------
+    def __enter__(self) -> LocalRuntime:
+        try:
+            self._start()
+        except BaseException:
+            self.__exit__(None, None, None)
+            raise
+        return self
+
+    def _env(self, values: dict[str, str]) -> None:
+        for key, value in values.items():
+            self._saved_env.setdefault(key, os.environ.get(key))
+            os.environ[key] = value
+
+    def _start(self) -> None:
+        url = self.emulator.start()
+        env = {
+            "AWS_ACCESS_KEY_ID": "local",
+            "AWS_SECRET_ACCESS_KEY": "local",
+            "AWS_SESSION_TOKEN": "local",
+            "AWS_DEFAULT_REGION": REGION,
+            "AWS_REGION": REGION,
+            "NEPTUNE_ENDPOINT": url,
+            "NEPTUNE_GRAPH_ENDPOINT": url,
+            "NEPTUNE_READ_TIMEOUT": "0.3",
+            "NEPTUNE_CONNECT_TIMEOUT": "1",
+            "POWERTOOLS_SERVICE_NAME": "neptune-watch",
+            "POWERTOOLS_METRICS_NAMESPACE": "NeptuneWatch",
+            "POWERTOOLS_METRICS_DISABLED": "true",
+            "POWERTOOLS_TRACE_DISABLED": "true",
+            "POWERTOOLS_LOG_LEVEL": self.log_level,
+        }
+        for key, env_name in SETTING_ENV.items():
+            if key in self.settings:
+                value = self.settings[key]
+                env[env_name] = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+        self._env(env)
+        self._handlers = {name: importlib.import_module(module) for name, (module, _) in FUNCTIONS.items()}
+        self._reset_watcher()
+        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+        self._mock.start()
+        adapter.install(self.clock, self._dispatch)
+        self._create_resources()
+
+    def _reset_watcher(self) -> None:
+        from watcher import clients, clock
+        from watcher.observability import logger
+        from watcher.settings import settings
+
+        settings.cache_clear()
+        clients.reset()
+        clock.use(self.clock.epoch)
+        logger.setLevel(self.log_level)
+        logging.getLogger("moto").setLevel(logging.CRITICAL)
+        for handler in logging.getLogger(logger.name).handlers:
+            if isinstance(handler, logging.StreamHandler):
+                handler.setStream(self.log_stream)
+
+    def client(self, service: str) -> Any:
+        return boto3.client(service, region_name=REGION)
+
+    def _create_resources(self) -> None:
+        iam = self.client("iam")
+        role = iam.create_role(RoleName="neptune-watch-local", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+        self.role_arn = role
+        lam = self.client("lambda")
+        buf = io.BytesIO()
+        with zipfile.ZipFile(buf, "w") as zf:
+            zf.writestr("index.py", "# the local runtime runs the real handlers in-process\n")
+        subs: dict[str, str] = {}
+        for name, (module, placeholder) in FUNCTIONS.items():
+            arn = lam.create_function(
+                FunctionName=name,
+                Runtime="python3.12",
+                Role=role,
+                Handler=f"{module}.handler",
+                Code={"ZipFile": buf.getvalue()},
+            )["FunctionArn"]
+            subs[placeholder] = arn
+        sns, sqs, events, ddb = (self.client(s) for s in ("sns", "sqs", "events", "dynamodb"))
+        topic = sns.create_topic(Name="neptune-watch-outcomes")["TopicArn"]
+        self.sns_queue = sqs.create_queue(QueueName="outcomes-from-sns")["QueueUrl"]
+        sns_queue_arn = sqs.get_queue_attributes(QueueUrl=self.sns_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        sns.subscribe(TopicArn=topic, Protocol="sqs", Endpoint=sns_queue_arn)
+        bus = events.create_event_bus(Name="neptune-watch")["EventBusArn"]
+        self.events_queue = sqs.create_queue(QueueName="outcomes-from-eventbridge")["QueueUrl"]
+        events_queue_arn = sqs.get_queue_attributes(QueueUrl=self.events_queue, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        events.put_rule(Name="all-outcomes", EventBusName="neptune-watch", EventPattern=json.dumps({"source": [EVENT_SOURCE]}))
+        events.put_targets(Rule="all-outcomes", EventBusName="neptune-watch", Targets=[{"Id": "queue", "Arn": events_queue_arn}])
+        ddb.create_table(
+            TableName="neptune-watch-locks",
+            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+        subs.update(TopicArn=topic, EventBusName="neptune-watch", EventSource=EVENT_SOURCE, LockTableName="neptune-watch-locks")
+        self.substitutions = subs
+        self.arns.update(topic=topic, bus=bus)
+        self.state_machine_arn = self.create_state_machine(STATE_MACHINE_NAME, self.definition_text, subs)
+
+    def create_state_machine(self, name: str, definition: str, substitutions: dict[str, str] | None = None) -> str:
+        text = substitute(definition, substitutions or {})
+        try:
+            json.loads(text)
+        except ValueError as exc:
+            raise RuntimeError_(f"the definition of {name} is not valid JSON: {exc}") from exc
+        return self.client("stepfunctions").create_state_machine(
+            name=name, definition=text, roleArn=self.role_arn, type="STANDARD"
+        )["stateMachineArn"]
+
+    # Tear-down ---------------------------------------------------------------------------
+    def __exit__(self, *exc: object) -> None:
+        self._wait_quiet(2.0)
+        adapter.uninstall()
+        if self._mock is not None:
+            self._mock.stop()
+            self._mock = None
+        self.emulator.stop()
+        from watcher import clients, clock
+        from watcher.settings import settings
+
+        clock.use(None)
+        clients.reset()
+        settings.cache_clear()
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        self._saved_env.clear()
+
+    def _wait_quiet(self, seconds: float) -> None:
+        """Give running executions a moment to settle before moto goes away."""
+        deadline = time.monotonic() + seconds
+        while self.clock.busy > 0 and time.monotonic() < deadline:
+            time.sleep(0.01)
+
+    # Lambda ------------------------------------------------------------------------------
+    def _dispatch(self, name: str, payload: bytes, response_headers: dict[str, str]) -> bytes:
+        handler = self._handlers.get(name)
+        if handler is None:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps({"errorType": "ResourceNotFoundException", "errorMessage": f"no function {name}"}).encode()
+        with self._lock:
+            self.invocations[name] += 1
+            request_id = f"{name}-{self.invocations[name]}"
+        try:
+            event = json.loads(payload or b"{}")
+            result = handler.handler(event, _Context(function_name=name, aws_request_id=request_id))
+            body = json.dumps(result, default=str).encode()
+        except Exception as exc:
+            response_headers["x-amz-function-error"] = "Unhandled"
+            return json.dumps(
+                {
+                    "errorType": type(exc).__name__,
+                    "errorMessage": str(exc),
+                    "stackTrace": traceback.format_exception(exc)[-5:],
+                }
+            ).encode()
+        if isinstance(result, dict) and isinstance(result.get("watch"), dict):
+            w = result["watch"]
+            with self._lock:
+                self.watches[f"{w['job']['kind']}:{w['job']['id']}"] = w
+        if name == "nw-finalize":
+            with self._lock:
+                self.finalized_at.append(self.clock.now())
+        return body
+
+    # Jobs --------------------------------------------------------------------------------
+    def add_job(self, job: JobSpec) -> None:
+        self.emulator.add_job(job)
+
+    # Executions --------------------------------------------------------------------------
+    def start(self, request: Any, *, state_machine_arn: str | None = None, name: str | None = None) -> str:
+        sfn = self.client("stepfunctions")
+        kwargs: dict[str, Any] = {
+            "stateMachineArn": state_machine_arn or self.state_machine_arn,
+            "input": json.dumps(request),
+            "name": name or f"watch-{uuid.uuid4()}",
+        }
+        return sfn.start_execution(**kwargs)["executionArn"]
+
+    def wait(self, execution_arn: str, timeout: float = 120.0) -> dict[str, Any]:
+        """Wait (real time) until the execution ends; its DescribeExecution."""
+        sfn = self.client("stepfunctions")
+        deadline = time.monotonic() + timeout
+        while True:
+            desc = sfn.describe_execution(executionArn=execution_arn)
+            if desc["status"] != "RUNNING":
+                return desc
+            if time.monotonic() > deadline:
+                raise RuntimeError_(f"execution {execution_arn} still running after {timeout:.0f} s of real time")
+            time.sleep(0.02)
+
+    def executions(self, state_machine_arn: str | None = None) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        return sfn.list_executions(stateMachineArn=state_machine_arn or self.state_machine_arn)["executions"]
+
+    def history(self, execution_arn: str) -> list[dict[str, Any]]:
+        """The execution's history events, read from moto's backend (no API serialisation)."""
+        from moto.stepfunctions.parser.models import (
+            stepfunctions_parser_backends as stepfunctions_backends,
+        )
+
+        backend = stepfunctions_backends[ACCOUNT][REGION]
+        return list(backend.get_execution_history(execution_arn)["events"])
+
+    def transitions(self, execution_arns: list[str] | None = None) -> int:
+        """State transitions as Step Functions bills them: every state entered, every retry."""
+        arns = execution_arns if execution_arns is not None else [e["executionArn"] for e in self.all_executions()]
+        total = 0
+        for arn in arns:
+            types = Counter(e["type"] for e in self.history(arn))
+            entered = sum(n for t, n in types.items() if t.endswith("StateEntered"))
+            retries = max(0, types["TaskScheduled"] - types["TaskStateEntered"])
+            total += entered + retries
+        return total
+
+    def all_executions(self) -> list[dict[str, Any]]:
+        sfn = self.client("stepfunctions")
+        out: list[dict[str, Any]] = []
+        for sm in sfn.list_state_machines()["stateMachines"]:
+            out.extend(self.executions(sm["stateMachineArn"]))
+        return out
+
+    # What was published ------------------------------------------------------------------
+    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
+        sqs = self.client("sqs")
+        bodies: list[dict[str, Any]] = []
+        while True:
+            msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
+            batch = msgs.get("Messages", [])
+            if not batch:
+                return bodies
+            for msg in batch:
+                bodies.append(json.loads(msg["Body"]))
+                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=msg["ReceiptHandle"])
+
+    def sns_messages(self) -> list[dict[str, Any]]:
+        out = []
+        for envelope in self._drain(self.sns_queue):
+            message = envelope.get("Message")
+            try:
+                message = json.loads(message)
+            except (TypeError, ValueError):
+                pass
+            attributes = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
+            out.append({"message": message, "attributes": attributes})
+        return out
+
+    def events(self) -> list[dict[str, Any]]:
+        return [
+            {"source": e.get("source"), "detailType": e.get("detail-type"), "detail": e.get("detail")}
+            for e in self._drain(self.events_queue)
+        ]
