@@ -120,6 +120,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
         "context": w.get("context"),
         "_taskToken": w.get("taskToken"),
     }
+    if w.get("errorsTruncated") and outcome != Outcome.SUCCEEDED:
+        out["errorsTruncated"] = True  # the watch kept fewer error details than maxErrors asked for
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
     if w.get("cancel"):

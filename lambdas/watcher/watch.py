@@ -15,6 +15,7 @@ says what comes next in ``watch["next"]``:
 from __future__ import annotations
 
 import copy
+import json
 from typing import Any
 
 from . import clock, neptune, normalize
@@ -32,6 +33,12 @@ from .statuses import CANCELLED_STATUS, Outcome, Phase
 
 RESUME_KEY = "neptuneWatchResume"
 MAX_ERRORS_PER_PAGE = 100
+# The error details a watch carries are bounded in bytes, not only in number: the watch travels
+# in every state's payload (256 KB at most), and the end of the state machine holds it next to
+# the outcome and the Fail cause. maxErrors long messages would otherwise overflow the payload
+# (States.DataLimitExceeded) and the watch would end in ERROR instead of its real outcome.
+MAX_ERROR_MESSAGE = 2_000
+MAX_CARRIED_ERRORS_BYTES = 80_000
 CANCEL_CONFIRM_SECONDS = 900
 
 
@@ -151,7 +158,8 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
     w["last"] = _compact(view)
     if kind != "loader" and not cfg.graph_allowed(view.get("graphId")):
         raise GraphNotAllowed(f"task {job_id} belongs to graph {view.get('graphId')}, which is not allowed here")
-    w["errors"] = view["errors"][: int(w.get("maxErrors", 0))]
+    w["errors"], w["errorsTruncated"] = [], False
+    _keep_errors(w, view["errors"])
     now = clock.epoch()
 
     if view["phase"] == Phase.TERMINAL:
@@ -225,18 +233,38 @@ def _more_errors(w: dict[str, Any], view: dict[str, Any]) -> bool:
     """True when a loader error page came back full and the outcome wants more errors."""
     return (
         w["job"]["kind"] == "loader"
+        and not w.get("errorsTruncated")
         and len(w["errors"]) < int(w.get("maxErrors", 0))
         and view.get("errorsReturned", 0) >= _per_page(w)
     )
 
 
+def _size(value: Any) -> int:
+    return len(json.dumps(value, separators=(",", ":"), default=str).encode())
+
+
+def _keep_errors(w: dict[str, Any], new: list[dict[str, Any]]) -> None:
+    """Append ``new`` error details to the watch, up to maxErrors and the byte budget."""
+    room = int(w.get("maxErrors", 0)) - len(w["errors"])
+    used = sum(_size(e) for e in w["errors"])
+    for error in new[: max(room, 0)]:
+        entry = dict(error)
+        if isinstance(entry.get("message"), str):
+            entry["message"] = entry["message"][:MAX_ERROR_MESSAGE]
+        size = _size(entry)
+        if used + size > MAX_CARRIED_ERRORS_BYTES:
+            w["errorsTruncated"] = True
+            return
+        w["errors"].append(entry)
+        used += size
+
+
 def _collect_errors(w: dict[str, Any]) -> dict[str, Any]:
     page = int(w.get("errorsPage", 2))
     view = fetch("loader", w["job"]["id"], errors_page=page, per_page=_per_page(w))
-    room = int(w.get("maxErrors", 0)) - len(w["errors"])
-    w["errors"].extend(view["errors"][:room])
+    _keep_errors(w, view["errors"])
     pending = (w.get("result") or {}).get("outcome", Outcome.FAILED)
-    if view["errorsReturned"] >= _per_page(w) and len(w["errors"]) < int(w.get("maxErrors", 0)):
+    if _more_errors(w, view):
         w["errorsPage"] = page + 1
         w["next"] = "COLLECT_ERRORS"
         w["waitSeconds"] = 0

@@ -12,9 +12,14 @@ has a test per patch. The patches:
    ``.sync`` polling delay drops from 0.5 s to 10 ms of real time.
 6. ``boto_client_for`` (``boto3`` in ``asl.utils.boto_client``) reuses one client per
    service and region instead of building a new one for every task (a speed-up only).
+7. The ``states`` optimized integration (``startExecution``, ``.sync:2``) and the ``aws-sdk``
+   integrations pass the PascalCase parameter names Step Functions uses straight to boto3,
+   whose Step Functions members are camelCase, and hand back camelCase responses: parameters
+   are matched to the operation's members and responses get Step Functions' PascalCase keys.
 5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
    it is started, and the thread that evaluates its states (``threading`` in ``program``) is
-   the one whose sleeps and waits the clock sees.
+   the one whose sleeps and waits the clock sees; so is the worker thread a state with a
+   timeout runs in (``Thread`` in ``execute_state``), when a participant starts it.
 """
 
 from __future__ import annotations
@@ -28,8 +33,15 @@ from typing import Any
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.program import program as program_module
+from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_module
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_service,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+    StateTaskServiceAwsSdk,
+)
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+    StateTaskServiceSfn,
 )
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
@@ -57,18 +69,28 @@ class _ModuleShim(SimpleNamespace):
         return getattr(self._real, name)
 
 
-def _adopting_thread(*args: Any, target: Any = None, **kwargs: Any) -> threading.Thread:
-    """A thread that evaluates an execution's states as its clock participant."""
+def _adopting_thread(*args: Any, target: Any = None, inherit: bool = False, **kwargs: Any) -> threading.Thread:
+    """A thread that evaluates an execution's states as its clock participant.
+
+    With ``inherit`` it is one only if the thread creating it is one.
+    """
+    adopt = not inherit or _clock()._depth() > 0
 
     def run(*a: Any, **kw: Any) -> None:
         clock = _clock()
-        clock.adopt()
+        if adopt:
+            clock.adopt()
         try:
             target(*a, **kw)
         finally:
-            clock.disown()
+            if adopt:
+                clock.disown()
 
     return threading.Thread(*args, target=run, **kwargs)
+
+
+def _inheriting_thread(*args: Any, **kwargs: Any) -> threading.Thread:
+    return _adopting_thread(*args, inherit=True, **kwargs)
 
 
 _clients: dict[tuple[Any, ...], Any] = {}
@@ -80,6 +102,57 @@ def _cached_client(*args: Any, **kwargs: Any) -> Any:
         if key not in _clients:
             _clients[key] = _saved["boto3"].client(*args, **kwargs)
         return _clients[key]
+
+
+def _pascal(value: Any) -> Any:
+    if isinstance(value, dict):
+        for key in list(value):
+            if key and key[0].islower():
+                value[key[0].upper() + key[1:]] = value.pop(key)
+    return value
+
+
+def _match_members(task: Any, parameters: dict[str, Any]) -> dict[str, Any]:
+    """``parameters`` with each top-level name spelled as the boto3 operation's member."""
+    import boto3
+    from botocore.exceptions import UnknownServiceError
+
+    try:
+        model = boto3.session.Session().client(task._get_boto_service_name(), region_name="us-east-1").meta.service_model
+        operation = model.operation_model(
+            next(n for n in model.operation_names if _snake(n) == task._get_boto_service_action())
+        )
+    except (UnknownServiceError, StopIteration):
+        return parameters
+    members = {m.lower(): m for m in operation.input_shape.members} if operation.input_shape else {}
+    return {members.get(k.lower(), k): v for k, v in parameters.items()}
+
+
+def _snake(name: str) -> str:
+    out = []
+    for i, ch in enumerate(name):
+        if ch.isupper() and i and not name[i - 1].isupper():
+            out.append("_")
+        out.append(ch.lower())
+    return "".join(out)
+
+
+def _service_task(key: str) -> Callable[..., Any]:
+    def run(self: Any, env: Any, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any) -> Any:
+        result = _saved[key](self, env, resource_runtime_part, _match_members(self, normalised_parameters), state_credentials)
+        if env.stack:
+            _pascal(env.stack[-1])
+        return result
+
+    return run
+
+
+def _sfn_normalise_response(self: Any, response: Any, boto_service_name: Any = None, service_action_name: Any = None) -> None:
+    _saved["sfn._normalise_response"](self, response, boto_service_name=boto_service_name, service_action_name=service_action_name)
+    _pascal(response)
+    for key, value in list(response.items()) if isinstance(response, dict) else []:
+        if hasattr(value, "isoformat"):
+            response[key] = value.isoformat()
 
 
 def _clock() -> VirtualClock:
@@ -143,6 +216,10 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
                 "ExecutionWorker.start": ExecutionWorker.start,
                 "program.threading": program_module.threading,
                 "boto3": boto_client_module.boto3,
+                "execute_state.Thread": execute_state_module.Thread,
+                "sfn._eval_service_task": StateTaskServiceSfn._eval_service_task,
+                "sfn._normalise_response": StateTaskServiceSfn._normalise_response,
+                "awssdk._eval_service_task": StateTaskServiceAwsSdk._eval_service_task,
             }
         )
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
@@ -154,6 +231,10 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         ExecutionWorker.start = _start  # type: ignore[method-assign]
         program_module.threading = _ModuleShim(_real=threading, Thread=_adopting_thread)  # type: ignore[assignment]
         boto_client_module.boto3 = _ModuleShim(_real=_saved["boto3"], client=_cached_client)  # type: ignore[assignment]
+        execute_state_module.Thread = _inheriting_thread  # type: ignore[assignment,misc]
+        StateTaskServiceSfn._eval_service_task = _service_task("sfn._eval_service_task")  # type: ignore[method-assign]
+        StateTaskServiceSfn._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
+        StateTaskServiceAwsSdk._eval_service_task = _service_task("awssdk._eval_service_task")  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -171,6 +252,10 @@ def uninstall() -> None:
         ExecutionWorker.start = _saved["ExecutionWorker.start"]  # type: ignore[method-assign]
         program_module.threading = _saved["program.threading"]
         boto_client_module.boto3 = _saved["boto3"]
+        execute_state_module.Thread = _saved["execute_state.Thread"]  # type: ignore[misc]
+        StateTaskServiceSfn._eval_service_task = _saved["sfn._eval_service_task"]  # type: ignore[method-assign]
+        StateTaskServiceSfn._normalise_response = _saved["sfn._normalise_response"]  # type: ignore[method-assign]
+        StateTaskServiceAwsSdk._eval_service_task = _saved["awssdk._eval_service_task"]  # type: ignore[method-assign]
         _clients.clear()
         _saved.clear()
         _active.clear()

@@ -10,6 +10,7 @@ what was really published.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import io
 import json
@@ -23,6 +24,7 @@ import traceback
 import uuid
 import zipfile
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -141,7 +143,7 @@ class LocalRuntime:
         self.definition_text = definition if definition is not None else DEFAULT_DEFINITION.read_text()
         self.clock = VirtualClock(start_epoch)
         self.emulator = NeptuneEmulator(
-            jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=0.6
+            jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=1.2
         )
         self.log_stream = log_stream or sys.stderr
         self.log_level = log_level
@@ -177,7 +179,7 @@ class LocalRuntime:
             "AWS_REGION": REGION,
             "NEPTUNE_ENDPOINT": url,
             "NEPTUNE_GRAPH_ENDPOINT": url,
-            "NEPTUNE_READ_TIMEOUT": "0.3",
+            "NEPTUNE_READ_TIMEOUT": "1.0",
             "NEPTUNE_CONNECT_TIMEOUT": "1",
             "POWERTOOLS_SERVICE_NAME": "neptune-watch",
             "POWERTOOLS_METRICS_NAMESPACE": "NeptuneWatch",
@@ -326,6 +328,15 @@ class LocalRuntime:
         self.emulator.add_job(job)
 
     # Executions --------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def together(self) -> Iterator[None]:
+        """Hold virtual time still while several executions are started, so they start together."""
+        self.clock.enter()
+        try:
+            yield
+        finally:
+            self.clock.leave()
+
     def start(self, request: Any, *, state_machine_arn: str | None = None, name: str | None = None) -> str:
         sfn = self.client("stepfunctions")
         kwargs: dict[str, Any] = {

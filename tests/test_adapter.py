@@ -1,0 +1,158 @@
+"""The local runtime's clock and one test per moto patch in neptune_watch.local.adapter."""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from neptune_watch.local import adapter
+from neptune_watch.local.clock import VirtualClock
+from neptune_watch.local.runtime import (
+    LocalRuntime,
+    RuntimeError_,
+    definition_from_template,
+    placeholders,
+    substitute,
+)
+
+pytestmark = pytest.mark.runtime
+
+
+def test_clock_jumps_to_the_earliest_wakeup_when_nobody_is_busy():
+    clock = VirtualClock(start_epoch=0)
+    woke: list[tuple[str, float]] = []
+
+    def sleeper(name: str, seconds: float) -> None:
+        clock.adopt()
+        clock.sleep(seconds)
+        woke.append((name, clock.now()))
+        clock.disown()
+        clock.leave()
+
+    threads = [threading.Thread(target=sleeper, args=(n, s)) for n, s in (("a", 300), ("b", 100))]
+    for _ in threads:
+        clock.enter()  # both are participants before either runs
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(5)
+    assert sorted(woke, key=lambda x: x[1]) == [("b", 100.0), ("a", 300.0)]
+
+
+def test_clock_does_not_advance_while_a_participant_is_busy():
+    clock = VirtualClock(start_epoch=0)
+    clock.enter()  # someone is working
+    done = threading.Event()
+    threading.Thread(target=lambda: (clock.sleep(60), done.set()), daemon=True).start()
+    assert not done.wait(0.2) and clock.now() == 0
+    clock.leave()
+    assert done.wait(2) and clock.now() == 60
+
+
+def _run(rt: LocalRuntime, definition: dict, name: str = "probe") -> dict:
+    arn = rt.create_state_machine(name, json.dumps(definition))
+    desc = rt.wait(rt.start({}, state_machine_arn=arn), timeout=30)
+    return desc
+
+
+def test_wait_states_and_retry_intervals_use_virtual_time():
+    with LocalRuntime() as rt:
+        started = time.perf_counter()
+        desc = _run(rt, {"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": True}}})
+        assert desc["status"] == "SUCCEEDED" and rt.clock.now() >= 86400
+        # Retry: a Lambda task that fails with a retryable error, retried after an hour each time.
+        before = rt.clock.now()
+        definition = {
+            "StartAt": "T",
+            "States": {
+                "T": {
+                    "Type": "Task",
+                    "Resource": "arn:aws:states:::lambda:invoke",
+                    "Parameters": {"FunctionName": rt.substitutions["LoaderStatusFunctionArn"], "Payload": {"loadId": "nope-404"}},
+                    "Retry": [{"ErrorEquals": ["NeptuneNotFound"], "IntervalSeconds": 3600, "MaxAttempts": 2, "BackoffRate": 1.0}],
+                    "End": True,
+                }
+            },
+        }
+        desc = _run(rt, definition, "retry-probe")
+        assert desc["status"] == "FAILED" and desc["error"] == "NeptuneNotFound"
+        assert rt.clock.now() - before >= 7200
+        assert rt.emulator.calls["GetLoaderJobStatus"] == 3
+        assert time.perf_counter() - started < 20
+
+
+def test_lambda_tasks_run_the_real_handlers_and_report_their_errors():
+    with LocalRuntime() as rt:
+        lam = rt.client("lambda")
+        out = lam.invoke(FunctionName="nw-prepare", Payload=json.dumps({"request": {"job": {"kind": "zip", "id": "1"}}}))
+        assert out["FunctionError"] == "Unhandled"
+        body = json.loads(out["Payload"].read())
+        assert body["errorType"] == "InvalidRequestError" and "job.kind" in body["errorMessage"]
+        assert rt.invocations["nw-prepare"] == 1
+
+
+def test_parent_waiting_on_a_child_does_not_hold_time_still():
+    with LocalRuntime() as rt:
+        child = rt.create_state_machine("child", json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 5000, "End": True}}}))
+        parent = {
+            "StartAt": "Run",
+            "States": {"Run": {"Type": "Task", "Resource": "arn:aws:states:::states:startExecution.sync:2",
+                               "Parameters": {"StateMachineArn": child, "Input": {}}, "End": True}},
+        }
+        desc = _run(rt, parent, "parent")
+        assert desc["status"] == "SUCCEEDED" and rt.clock.now() >= 5000
+
+
+def test_concurrent_executions_share_one_timeline():
+    with LocalRuntime() as rt:
+        machines = [
+            rt.create_state_machine(f"w{s}", json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": s, "End": True}}}))
+            for s in (100, 300)
+        ]
+        with rt.together():
+            arns = [rt.start({}, state_machine_arn=sm) for sm in machines]
+        for arn in arns:
+            assert rt.wait(arn, timeout=20)["status"] == "SUCCEEDED"
+        assert 300 <= rt.clock.now() < 400  # not 400: the waits overlapped
+
+
+def test_task_clients_are_reused():
+    from moto.stepfunctions.parser.asl.utils import boto_client as module
+
+    with LocalRuntime():
+        a = module.boto3.client(service_name="sqs", region_name="us-east-1")
+        b = module.boto3.client(service_name="sqs", region_name="us-east-1")
+        assert a is b
+
+
+def test_uninstall_restores_moto():
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+
+    original = (LambdaSimpleBackend.invoke, ExecutionWorker.start)
+    with LocalRuntime():
+        assert adapter.installed() and LambdaSimpleBackend.invoke is not original[0]
+        with pytest.raises(RuntimeError):
+            adapter.install(VirtualClock(), lambda *a: b"")
+    assert not adapter.installed()
+    assert (LambdaSimpleBackend.invoke, ExecutionWorker.start) == original
+
+
+def test_placeholders_and_substitution():
+    assert placeholders('{"a": "${X}", "b": "${Y_1}"}') == {"X", "Y_1"}
+    assert substitute('"${X}"', {"X": "v"}) == '"v"'
+    with pytest.raises(RuntimeError_):
+        substitute('"${X}"', {})
+
+
+def test_definition_from_template(tmp_path):
+    path = tmp_path / "t.json"
+    path.write_text(json.dumps({"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine",
+                                                     "Properties": {"DefinitionString": '{"neptuneWatchResume": 1}'}}}}))
+    assert "neptuneWatchResume" in definition_from_template(path)
+    path.write_text("{}")
+    with pytest.raises(RuntimeError_):
+        definition_from_template(path)

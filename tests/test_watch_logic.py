@@ -1,0 +1,133 @@
+"""The watch's own rules: request defaults, the poll policy, outcome building and caps."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from watcher import clock
+from watcher.errors import ConfigurationError, InvalidRequestError
+from watcher.outcome import MAX_CAUSE_CHARS, MAX_OUTCOME_BYTES, finalize
+from watcher.policy import PollPolicy, estimate_remaining
+from watcher.settings import Settings
+from watcher.watch import RESUME_KEY, prepare, resume
+
+FNS = {k: {"status": f"{k}-s", "cancel": f"{k}-c"} for k in ("loader", "import", "export")}
+
+
+@pytest.fixture(autouse=True)
+def fixed_clock():
+    clock.use(lambda: 1_800_000_000.0)
+    yield
+    clock.use(None)
+
+
+def test_prepare_applies_deployment_defaults():
+    cfg = Settings(default_timeout_seconds=600, default_max_errors=7, default_cancel_on_timeout=True)
+    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="arn:x", cfg=cfg)
+    assert (w["timeoutSeconds"], w["maxErrors"], w["cancelOnTimeout"]) == (600, 7, True)
+    assert w["deadlineEpoch"] - w["startedEpoch"] == 600
+    assert w["fn"] == {"status": "loader-s", "cancel": "loader-c"}
+    assert w["lock"]["key"] == "loader#abc" and w["root"] == "arn:x"
+    assert w["startedAt"] == "2027-01-15T08:00:00Z"
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"job": {"kind": "loader", "id": "abc"}, "timeoutSeconds": 0},
+        {"job": {"kind": "loader", "id": "abc"}, "timeoutSeconds": 10**9},
+        {"job": {"kind": "loader", "id": "abc"}, "maxErrors": 5000},
+        {"job": {"kind": "loader", "id": "abc"}, "cancelOnTimeout": "yes"},
+        {"job": {"kind": "export", "id": "abc"}},
+        {"job": {"kind": "loader"}},
+        "just a string",
+        None,
+    ],
+)
+def test_prepare_rejects_bad_requests(request_):
+    with pytest.raises(InvalidRequestError):
+        prepare({"request": request_, "functions": FNS}, execution_id="x", cfg=Settings())
+
+
+def test_prepare_without_functions_is_a_configuration_error():
+    with pytest.raises(ConfigurationError):
+        prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": {}}, execution_id="x", cfg=Settings())
+
+
+def test_resume_carries_the_watch_and_resets_the_generation():
+    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="root", cfg=Settings())
+    w.update(polls=40, generationPolls=40)
+    r = resume(w, "child")
+    assert r["generation"] == 1 and r["polls"] == 40 and r["generationPolls"] == 0 and r["root"] == "root"
+    again = prepare({"request": {RESUME_KEY: r}}, execution_id="grandchild", cfg=Settings())
+    assert again["generation"] == 2
+    with pytest.raises(InvalidRequestError):
+        resume("nonsense", "x")
+
+
+def test_policy_is_fast_early_slow_late_and_bounded():
+    p = PollPolicy(min_wait=12, max_wait=175, fraction=0.05)
+    assert p.next_wait(0) == 12
+    assert p.next_wait(1000) == 50
+    assert p.next_wait(10 * 3600) == 175
+    waits = [p.next_wait(t) for t in range(0, 20000, 500)]
+    assert waits == sorted(waits)  # never faster as a job ages (without progress)
+
+
+def test_policy_never_waits_past_the_deadline():
+    assert PollPolicy().next_wait(50_000, until_deadline=30.2) == 31
+    assert PollPolicy().next_wait(50_000, until_deadline=0) == 1
+
+
+def test_policy_uses_progress_to_wake_near_the_end_never_later():
+    p = PollPolicy(min_wait=12, max_wait=175, fraction=0.05)
+    base = p.next_wait(7200)
+    assert p.next_wait(7200, progress_percent=10, progress_elapsed=7200) == base  # far from the end
+    near = p.next_wait(7200, progress_percent=99, progress_elapsed=7200)
+    assert near < base and near >= 12
+    assert estimate_remaining(50, 100) == 100
+    assert estimate_remaining(None, 100) is None and estimate_remaining(100, 5) is None
+
+
+def _watch(**over):
+    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}, "correlationId": "c-1", "context": {"k": 1}, "taskToken": "tok"},
+                 "functions": FNS}, execution_id="arn:root", cfg=Settings())
+    w.update(over)
+    return w
+
+
+def test_finalize_succeeded_builds_the_contract_outcome():
+    w = _watch(result={"outcome": "SUCCEEDED", "reason": None}, polls=3,
+               last={"status": "LOAD_COMPLETED", "counters": {"totalRecords": 5}, "progress": {"percent": None}})
+    final = finalize({"state": {"watch": w}, "executionId": "arn:root"})
+    o = final["outcome"]
+    for key in ("schemaVersion", "job", "outcome", "status", "statusReason", "counters", "progress", "errors",
+                "polls", "startedAt", "endedAt", "correlationId", "context"):
+        assert key in o
+    assert (o["outcome"], o["status"], o["polls"], o["correlationId"], o["context"]) == ("SUCCEEDED", "LOAD_COMPLETED", 3, "c-1", {"k": 1})
+    assert final["succeeded"] and final["taskToken"] == "tok"
+    assert final["attributes"] == {"outcome": "SUCCEEDED", "jobKind": "loader", "schemaVersion": "1"}
+    assert final["lock"] == {"key": "loader#abc", "owner": "arn:root"}
+    assert json.loads(final["cause"]) == o
+
+
+def test_finalize_caps_huge_outcomes_for_sns_and_the_fail_cause():
+    errors = [{"code": "PARSING_ERROR", "message": "x" * 1900, "file": "s3://b/f", "record": i} for i in range(1000)]
+    w = _watch(result={"outcome": "FAILED", "reason": None}, errors=errors, last={"status": "LOAD_FAILED"})
+    final = finalize({"state": {"watch": w}})
+    size = len(json.dumps(final["outcome"], separators=(",", ":")).encode())
+    assert size <= MAX_OUTCOME_BYTES and final["outcome"]["errorsTruncated"] is True
+    assert 0 < len(final["outcome"]["errors"]) < 1000
+    assert len(final["cause"]) <= MAX_CAUSE_CHARS and final["error"] == "NeptuneWatch.FAILED"
+
+
+def test_finalize_invalid_request_and_errors():
+    bad = finalize({"state": {"request": {"job": {"kind": "zip", "id": 1}, "taskToken": "t"},
+                              "error": {"Error": "InvalidRequestError", "Cause": json.dumps({"errorType": "InvalidRequestError", "errorMessage": "job.kind: no"})}}})
+    assert bad["outcome"]["outcome"] == "INVALID_REQUEST" and bad["taskToken"] == "t"
+    assert "job.kind" in bad["outcome"]["statusReason"] and bad["lock"] is None
+    err = finalize({"state": {"watch": _watch(), "error": {"Error": "NeptuneAccessDenied", "Cause": "denied"}}})
+    assert err["outcome"]["outcome"] == "ERROR" and "NeptuneAccessDenied" in err["outcome"]["statusReason"]
+    odd = finalize({"state": "nonsense"})
+    assert odd["outcome"]["outcome"] == "ERROR" and odd["outcome"]["job"] is None
