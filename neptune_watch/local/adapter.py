@@ -15,7 +15,8 @@ has a test per patch. The patches:
 7. The ``states`` optimized integration (``startExecution``, ``.sync:2``) and the ``aws-sdk``
    integrations pass the PascalCase parameter names Step Functions uses straight to boto3,
    whose Step Functions members are camelCase, and hand back camelCase responses: parameters
-   are matched to the operation's members and responses get Step Functions' PascalCase keys.
+   are matched to the operation's members and responses get Step Functions' PascalCase keys;
+   a failed child's empty ``output`` is not parsed as JSON (``_sync2_api_output_of``).
 5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
    it is started, and the thread that evaluates its states (``threading`` in ``program``) is
    the one whose sleeps and waits the clock sees; so is the worker thread a state with a
@@ -155,6 +156,14 @@ def _sfn_normalise_response(self: Any, response: Any, boto_service_name: Any = N
             response[key] = value.isoformat()
 
 
+def _sync2_output_of(typ: Any, value: Any) -> None:
+    if isinstance(value, dict):
+        for key in ("input", "output"):
+            if value.get(key) in ("", None):
+                value.pop(key, None)
+    _saved["sfn._sync2_api_output_of"](typ, value)
+
+
 def _clock() -> VirtualClock:
     return _active["clock"]
 
@@ -220,6 +229,7 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
                 "sfn._eval_service_task": StateTaskServiceSfn._eval_service_task,
                 "sfn._normalise_response": StateTaskServiceSfn._normalise_response,
                 "awssdk._eval_service_task": StateTaskServiceAwsSdk._eval_service_task,
+                "sfn._sync2_api_output_of": StateTaskServiceSfn._sync2_api_output_of,
             }
         )
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
@@ -235,6 +245,7 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         StateTaskServiceSfn._eval_service_task = _service_task("sfn._eval_service_task")  # type: ignore[method-assign]
         StateTaskServiceSfn._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
         StateTaskServiceAwsSdk._eval_service_task = _service_task("awssdk._eval_service_task")  # type: ignore[method-assign]
+        StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
 
 
 def uninstall() -> None:
@@ -256,6 +267,7 @@ def uninstall() -> None:
         StateTaskServiceSfn._eval_service_task = _saved["sfn._eval_service_task"]  # type: ignore[method-assign]
         StateTaskServiceSfn._normalise_response = _saved["sfn._normalise_response"]  # type: ignore[method-assign]
         StateTaskServiceAwsSdk._eval_service_task = _saved["awssdk._eval_service_task"]  # type: ignore[method-assign]
+        StateTaskServiceSfn._sync2_api_output_of = staticmethod(_saved["sfn._sync2_api_output_of"])  # type: ignore[method-assign,assignment]
         _clients.clear()
         _saved.clear()
         _active.clear()
