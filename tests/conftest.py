@@ -52,13 +52,13 @@ class Neptune:
 
         sc = load_scenario({"request": {}, "jobs": list(jobs), "faults": list(faults)})
         self.emulator = NeptuneEmulator(
-            jobs=sc.all_jobs(), faults=sc.faults, clock=lambda: self.now, timeout_hold_seconds=0.4, epoch=1_800_000_000
+            jobs=sc.all_jobs(), faults=sc.faults, clock=lambda: self.now, timeout_hold_seconds=2.5, epoch=1_800_000_000
         )
         url = self.emulator.start()
         for key, value in {
             "NEPTUNE_ENDPOINT": url,
             "NEPTUNE_GRAPH_ENDPOINT": url,
-            "NEPTUNE_READ_TIMEOUT": "0.2",
+            "NEPTUNE_READ_TIMEOUT": "2.0",
             "AWS_ACCESS_KEY_ID": "x",
             "AWS_SECRET_ACCESS_KEY": "x",
             "AWS_DEFAULT_REGION": "us-east-1",
