@@ -9,6 +9,7 @@ credentials and no network.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import sys
 
@@ -17,12 +18,12 @@ import sys
 os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 
-import aws_cdk as cdk  # noqa: E402
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks  # noqa: E402
+import aws_cdk as cdk
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-from stacks.config import CONTEXT_KEY, ConfigError, parse_config  # noqa: E402
-from stacks.examples_stack import NeptuneWatchExamplesStack  # noqa: E402
-from stacks.watch_stack import NeptuneWatchStack  # noqa: E402
+from stacks.config import CONTEXT_KEY, ConfigError, parse_config
+from stacks.examples_stack import NeptuneWatchExamplesStack
+from stacks.watch_stack import NeptuneWatchStack
 
 
 def build(app: cdk.App) -> list[cdk.Stack]:
@@ -38,6 +39,10 @@ def build(app: cdk.App) -> list[cdk.Stack]:
         description="neptune-watch: watch Neptune bulk loads and Neptune Analytics import/export tasks",
     )
     stacks: list[cdk.Stack] = [watch_stack]
+    # "npx cdk synth -c neptune-watch:examples=true" turns the examples on without editing cdk.json.
+    examples_flag = app.node.try_get_context(f"{CONTEXT_KEY}:examples")
+    if examples_flag is not None:
+        config = dataclasses.replace(config, examples=str(examples_flag).lower() == "true")
     if config.examples:
         examples = NeptuneWatchExamplesStack(
             app,

@@ -72,7 +72,9 @@ _STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
 _SM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
 _SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
 _BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
-_HOST = re.compile(r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$")
+_HOST = re.compile(
+    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$"
+)
 _CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Z0-9]{10,40}$")
 _VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
 _SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
@@ -149,23 +151,31 @@ class _Reader:
         self.seen.add(key)
         return self.data.get(key)
 
-    def string(self, key: str, default: str | None, pattern: re.Pattern[str] | None = None, hint: str = "") -> Any:
+    def string(
+        self, key: str, default: str | None, pattern: re.Pattern[str] | None = None, hint: str = ""
+    ) -> Any:
         value = self.raw(key)
         if value is None:
             return default
         if not isinstance(value, str) or not value:
             raise ConfigError(f"{self.where(key)} must be a non-empty string, got {value!r}")
         if pattern is not None and not pattern.match(value):
-            raise ConfigError(f"{self.where(key)} = {value!r} is not valid{': ' + hint if hint else ''}")
+            raise ConfigError(
+                f"{self.where(key)} = {value!r} is not valid{': ' + hint if hint else ''}"
+            )
         return value
 
-    def choice(self, key: str, default: str, choices: tuple[str, ...], *, fold: bool = False) -> str:
+    def choice(
+        self, key: str, default: str, choices: tuple[str, ...], *, fold: bool = False
+    ) -> str:
         value = self.raw(key)
         if value is None:
             return default
         text = value.upper() if fold and isinstance(value, str) else value
         if text not in choices:
-            raise ConfigError(f"{self.where(key)} = {value!r}: expected one of {', '.join(choices)}")
+            raise ConfigError(
+                f"{self.where(key)} = {value!r}: expected one of {', '.join(choices)}"
+            )
         return text
 
     def integer(self, key: str, default: int, lo: int, hi: int) -> int:
@@ -196,7 +206,9 @@ class _Reader:
             raise ConfigError(f"{self.where(key)} must be true or false, got {value!r}")
         return value
 
-    def strings(self, key: str, pattern: re.Pattern[str], hint: str, *, required: bool = False) -> tuple[str, ...]:
+    def strings(
+        self, key: str, pattern: re.Pattern[str], hint: str, *, required: bool = False
+    ) -> tuple[str, ...]:
         value = self.raw(key)
         if value is None:
             value = []
@@ -225,7 +237,13 @@ def _loader(data: Any, path: str) -> LoaderProps | None:
     if data is None:
         return None
     r = _Reader(data, path)
-    for key in ("clusterEndpoint", "clusterResourceId", "vpcId", "privateSubnetIds", "securityGroupId"):
+    for key in (
+        "clusterEndpoint",
+        "clusterResourceId",
+        "vpcId",
+        "privateSubnetIds",
+        "securityGroupId",
+    ):
         r.required(key)
     endpoint = r.string(
         "clusterEndpoint", None, _HOST,
@@ -238,7 +256,12 @@ def _loader(data: Any, path: str) -> LoaderProps | None:
     )  # fmt: skip
     vpc_id = r.string("vpcId", None, _VPC, "expected vpc-<hex>")
     subnets = r.strings("privateSubnetIds", _SUBNET, "expected subnet-<hex>", required=True)
-    azs = r.strings("availabilityZones", _AZ, "expected an availability zone name such as us-east-1a", required=True)
+    azs = r.strings(
+        "availabilityZones",
+        _AZ,
+        "expected an availability zone name such as us-east-1a",
+        required=True,
+    )
     if len(azs) != len(subnets):
         raise ConfigError(
             f"{path}.availabilityZones must name the zone of each private subnet, in the same order "
@@ -246,7 +269,9 @@ def _loader(data: Any, path: str) -> LoaderProps | None:
         )
     route_tables = r.strings("privateSubnetRouteTableIds", _RTB, "expected rtb-<hex>")
     if route_tables and len(route_tables) != len(subnets):
-        raise ConfigError(f"{path}.privateSubnetRouteTableIds must have one entry per private subnet, or be left out")
+        raise ConfigError(
+            f"{path}.privateSubnetRouteTableIds must have one entry per private subnet, or be left out"
+        )
     sg = r.string("securityGroupId", None, _SG, "expected sg-<hex>")
     port = r.integer("port", 8182, 1, 65535)
     r.done()
@@ -264,12 +289,16 @@ def _loader(data: Any, path: str) -> LoaderProps | None:
 
 def _analytics(data: Any, path: str) -> AnalyticsProps:
     r = _Reader(data, path)
-    endpoint = r.string("graphEndpoint", None, re.compile(r"^https://\S+$"), "expected an https:// URL")
+    endpoint = r.string(
+        "graphEndpoint", None, re.compile(r"^https://\S+$"), "expected an https:// URL"
+    )
     allowed = r.raw("allowedGraphIds")
     if allowed == ["*"]:
         graphs: tuple[str, ...] = ()
     else:
-        graphs = r.strings("allowedGraphIds", _GRAPH_ID, 'expected g-[a-z0-9]{10} (or ["*"] for any graph)')
+        graphs = r.strings(
+            "allowedGraphIds", _GRAPH_ID, 'expected g-[a-z0-9]{10} (or ["*"] for any graph)'
+        )
     r.done()
     return AnalyticsProps(graph_endpoint=endpoint, allowed_graph_ids=graphs)
 
@@ -293,12 +322,18 @@ def _poll_policy(data: Any, path: str) -> PollPolicy:
         min_wait_seconds=r.integer("minWaitSeconds", d.min_wait_seconds, 1, 3600),
         max_wait_seconds=r.integer("maxWaitSeconds", d.max_wait_seconds, 1, 86400),
         wait_fraction=r.number("waitFraction", d.wait_fraction, 0.0, 1.0),
-        max_polls_per_execution=r.integer("maxPollsPerExecution", d.max_polls_per_execution, 1, MAX_POLLS_PER_EXECUTION),
-        max_seconds_per_execution=r.integer("maxSecondsPerExecution", d.max_seconds_per_execution, 60, 300 * 86400),
+        max_polls_per_execution=r.integer(
+            "maxPollsPerExecution", d.max_polls_per_execution, 1, MAX_POLLS_PER_EXECUTION
+        ),
+        max_seconds_per_execution=r.integer(
+            "maxSecondsPerExecution", d.max_seconds_per_execution, 60, 300 * 86400
+        ),
     )
     r.done()
     if out.min_wait_seconds > out.max_wait_seconds:
-        raise ConfigError(f"{path}.minWaitSeconds ({out.min_wait_seconds}) exceeds maxWaitSeconds ({out.max_wait_seconds})")
+        raise ConfigError(
+            f"{path}.minWaitSeconds ({out.min_wait_seconds}) exceeds maxWaitSeconds ({out.max_wait_seconds})"
+        )
     return out
 
 
@@ -306,7 +341,9 @@ def _event_bus(data: Any, path: str) -> EventBusProps:
     r = _Reader(data, path)
     mode = r.choice("mode", "create", ("create", "existing", "default"))
     name = r.string("name", None, _BUS_NAME, "letters, digits, . _ / - (at most 256)")
-    arn = r.string("arn", None, _BUS_ARN, "expected arn:aws:events:<region>:<account>:event-bus/<name>")
+    arn = r.string(
+        "arn", None, _BUS_ARN, "expected arn:aws:events:<region>:<account>:event-bus/<name>"
+    )
     r.done()
     if mode == "existing" and not (name or arn):
         raise ConfigError(f"{path}: mode 'existing' needs the bus 'name' or 'arn'")
@@ -315,7 +352,9 @@ def _event_bus(data: Any, path: str) -> EventBusProps:
     if mode == "create" and arn:
         raise ConfigError(f"{path}.arn only applies to mode 'existing'")
     if mode == "default" and (name or arn):
-        raise ConfigError(f"{path}: mode 'default' uses the account's default bus; remove 'name'/'arn'")
+        raise ConfigError(
+            f"{path}: mode 'default' uses the account's default bus; remove 'name'/'arn'"
+        )
     if name == "default" and mode != "default":
         raise ConfigError(f"{path}.name 'default' is the default bus: use mode 'default'")
     return EventBusProps(mode=mode, name=name, arn=arn)
@@ -332,9 +371,16 @@ def _topic(data: Any, path: str) -> TopicProps:
 
 
 def _source(r: _Reader, key: str, default: str) -> str:
-    value = r.string(key, default, _SOURCE, "letters, digits and . _ / - (reverse-DNS form, e.g. com.example.jobs)")
+    value = r.string(
+        key,
+        default,
+        _SOURCE,
+        "letters, digits and . _ / - (reverse-DNS form, e.g. com.example.jobs)",
+    )
     if value.lower().startswith("aws."):
-        raise ConfigError(f"{r.where(key)} = {value!r}: EventBridge reserves sources starting with 'aws.'")
+        raise ConfigError(
+            f"{r.where(key)} = {value!r}: EventBridge reserves sources starting with 'aws.'"
+        )
     return value
 
 
@@ -342,12 +388,20 @@ def parse_config(data: Any, path: str = CONTEXT_KEY) -> WatchConfig:
     """A validated :class:`WatchConfig` from the context object; ConfigError otherwise."""
     r = _Reader(data, path)
     stack_name = r.string(
-        "stackName", DEFAULT_STACK_NAME, _STACK_NAME, "a letter, then letters, digits and '-' (at most 128)"
+        "stackName",
+        DEFAULT_STACK_NAME,
+        _STACK_NAME,
+        "a letter, then letters, digits and '-' (at most 128)",
     )
-    sm_name = r.string("stateMachineName", None, _SM_NAME, "letters, digits, '-' and '_' (at most 80)")
+    sm_name = r.string(
+        "stateMachineName", None, _SM_NAME, "letters, digits, '-' and '_' (at most 80)"
+    )
     layer_version = r.integer("powertoolsLayerVersion", DEFAULT_POWERTOOLS_LAYER_VERSION, 1, 100000)
     layer_arn = r.string(
-        "powertoolsLayerArn", None, _LAYER_ARN, "expected arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>"
+        "powertoolsLayerArn",
+        None,
+        _LAYER_ARN,
+        "expected arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>",
     )
     log_level = r.choice("logLevel", "INFO", LOG_LEVELS, fold=True)
     retention = r.raw("logRetentionDays")
@@ -368,7 +422,9 @@ def parse_config(data: Any, path: str = CONTEXT_KEY) -> WatchConfig:
         )
     event_bus = _event_bus(r.raw("eventBus"), f"{path}.eventBus")
     topic = _topic(r.raw("topic"), f"{path}.topic")
-    alarm_topic = r.string("alarmTopicArn", None, _TOPIC_ARN, "expected arn:aws:sns:<region>:<account>:<name>")
+    alarm_topic = r.string(
+        "alarmTopicArn", None, _TOPIC_ARN, "expected arn:aws:sns:<region>:<account>:<name>"
+    )
     lock_removal = r.choice("lockTableRemovalPolicy", "destroy", ("destroy", "retain"))
     loader = _loader(r.raw("loader"), f"{path}.loader")
     analytics = _analytics(r.raw("analytics"), f"{path}.analytics")

@@ -58,22 +58,35 @@ class NeptuneWatchExamples(Construct):
         )
         self.substitutions = {"WatchStateMachineArn": watch_arn}
 
-        self.sync_parent = self._parent(folder / "parent_sync.asl.json", "SyncParent", log_retention)
-        self.sync_parent.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn]))
+        self.sync_parent = self._parent(
+            folder / "parent_sync.asl.json", "SyncParent", log_retention
+        )
+        self.sync_parent.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn])
+        )
         self.sync_parent.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"], resources=[watch_executions]
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[watch_executions],
             )
         )
         self.sync_parent.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_RULE_NAME)],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="rule", resource_name=SYNC_RULE_NAME
+                    )
+                ],
             )
         )
 
-        self.token_parent = self._parent(folder / "parent_token.asl.json", "TokenParent", log_retention)
-        self.token_parent.add_to_role_policy(iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn]))
+        self.token_parent = self._parent(
+            folder / "parent_token.asl.json", "TokenParent", log_retention
+        )
+        self.token_parent.add_to_role_policy(
+            iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn])
+        )
 
         for parent, extra in ((self.sync_parent, "; the watcher's executions (execution:<watcher>:*), which "
                                "startExecution.sync:2 describes and stops"), (self.token_parent, "")):  # fmt: skip
@@ -100,15 +113,18 @@ class NeptuneWatchExamples(Construct):
                 apply_to_children=True,
             )
 
-    def _parent(self, path: Path, construct_id: str, log_retention: logs.RetentionDays) -> sfn.StateMachine:
+    def _parent(
+        self, path: Path, construct_id: str, log_retention: logs.RetentionDays
+    ) -> sfn.StateMachine:
         text = path.read_text(encoding="utf-8")
         found = placeholders(text)
         if found != set(self.substitutions):
-            raise ValueError(f"{path.name}: placeholders {sorted(found)} != substitutions {sorted(self.substitutions)}")
+            raise ValueError(
+                f"{path.name}: placeholders {sorted(found)} != substitutions {sorted(self.substitutions)}"
+            )
         log_group = logs.LogGroup(
             self,
             f"{construct_id}Logs",
-            log_group_name=None,
             retention=log_retention,
             removal_policy=RemovalPolicy.DESTROY,
         )
@@ -118,7 +134,9 @@ class NeptuneWatchExamples(Construct):
             state_machine_type=sfn.StateMachineType.STANDARD,
             definition_body=sfn.DefinitionBody.from_string(text),
             definition_substitutions=dict(self.substitutions),
-            logs=sfn.LogOptions(destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True),
+            logs=sfn.LogOptions(
+                destination=log_group, level=sfn.LogLevel.ALL, include_execution_data=True
+            ),
             tracing_enabled=True,
         )
 
@@ -126,8 +144,12 @@ class NeptuneWatchExamples(Construct):
 class NeptuneWatchExamplesStack(Stack):
     """A stack with the two example parents, next to a deployed watcher."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, watch_state_machine_name: str, **kwargs: Any) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, watch_state_machine_name: str, **kwargs: Any
+    ) -> None:
         super().__init__(scope, construct_id, **kwargs)
-        self.examples = NeptuneWatchExamples(self, "Examples", watch_state_machine_name=watch_state_machine_name)
+        self.examples = NeptuneWatchExamples(
+            self, "Examples", watch_state_machine_name=watch_state_machine_name
+        )
         CfnOutput(self, "SyncParentArn", value=self.examples.sync_parent.state_machine_arn)
         CfnOutput(self, "TokenParentArn", value=self.examples.token_parent.state_machine_arn)

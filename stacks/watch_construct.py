@@ -139,7 +139,8 @@ def default_state_machine_name(stack_name: str, construct_id: str) -> str:
     return _SM_NAME.sub("-", f"{stack_name}-{construct_id}")[:80]
 
 
-def _retention(days: int) -> logs.RetentionDays:
+def retention_days(days: int) -> logs.RetentionDays:
+    """The ``RetentionDays`` member for a number of days."""
     by_days = {
         1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
         7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
@@ -153,13 +154,10 @@ def _retention(days: int) -> logs.RetentionDays:
         3288: logs.RetentionDays.NINE_YEARS, 3653: logs.RetentionDays.TEN_YEARS,
     }  # fmt: skip
     if days not in by_days:
-        raise ValueError(f"log retention {days} days is not a CloudWatch Logs value: {sorted(by_days)}")
+        raise ValueError(
+            f"log retention {days} days is not a CloudWatch Logs value: {sorted(by_days)}"
+        )
     return by_days[days]
-
-
-def retention_days(days: int) -> logs.RetentionDays:
-    """The ``RetentionDays`` member for a number of days (public helper for the stack)."""
-    return _retention(days)
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -223,7 +221,12 @@ class NeptuneWatch(Construct):
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, props: NeptuneWatchProps | None = None, **overrides: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        props: NeptuneWatchProps | None = None,
+        **overrides: Any,
     ) -> None:
         super().__init__(scope, construct_id)
         props = dataclasses.replace(props or NeptuneWatchProps(), **overrides)
@@ -236,11 +239,17 @@ class NeptuneWatch(Construct):
         if not Token.is_unresolved(self.state_machine_name) and (
             not re.fullmatch(r"[A-Za-z0-9_-]{1,80}", self.state_machine_name)
         ):
-            raise ValueError(f"state_machine_name {self.state_machine_name!r}: letters, digits, - and _ (at most 80)")
+            raise ValueError(
+                f"state_machine_name {self.state_machine_name!r}: letters, digits, - and _ (at most 80)"
+            )
         if props.request_source == props.outcome_source:
-            raise ValueError("request_source and outcome_source must differ (the request rule would match outcomes)")
+            raise ValueError(
+                "request_source and outcome_source must differ (the request rule would match outcomes)"
+            )
 
-        definition_path = Path(props.definition_path) if props.definition_path else DEFAULT_DEFINITION_PATH
+        definition_path = (
+            Path(props.definition_path) if props.definition_path else DEFAULT_DEFINITION_PATH
+        )
         self.definition_text = definition_path.read_text(encoding="utf-8")
 
         self._make_functions(props)
@@ -258,13 +267,17 @@ class NeptuneWatch(Construct):
         stack = Stack.of(self)
         code_path = Path(props.code_path) if props.code_path else DEFAULT_CODE_PATH
         if not (code_path / "watcher" / "handlers").is_dir():
-            raise ValueError(f"code_path {code_path} does not contain the watcher package (watcher/handlers)")
+            raise ValueError(
+                f"code_path {code_path} does not contain the watcher package (watcher/handlers)"
+            )
         code = lambda_.Code.from_asset(str(code_path), exclude=CODE_EXCLUDES)
         layer_arn = props.powertools_layer_arn or (
             f"arn:aws:lambda:{stack.region}:{POWERTOOLS_LAYER_ACCOUNT}:layer:"
             f"{POWERTOOLS_LAYER_NAME}:{props.powertools_layer_version}"
         )
-        self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(self, "PowertoolsLayer", layer_arn)
+        self.powertools_layer = lambda_.LayerVersion.from_layer_version_arn(
+            self, "PowertoolsLayer", layer_arn
+        )
 
         common = {
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
@@ -308,7 +321,10 @@ class NeptuneWatch(Construct):
             in_vpc = spec.group == "loader" and loader is not None
 
             log_group = logs.LogGroup(
-                self, f"{spec.construct_id}Logs", retention=props.log_retention, removal_policy=props.log_removal_policy
+                self,
+                f"{spec.construct_id}Logs",
+                retention=props.log_retention,
+                removal_policy=props.log_removal_policy,
             )
             role = iam.Role(
                 self,
@@ -320,7 +336,9 @@ class NeptuneWatch(Construct):
             log_group.grant_write(role)
             if in_vpc:
                 role.add_managed_policy(
-                    iam.ManagedPolicy.from_aws_managed_policy_name("service-role/AWSLambdaVPCAccessExecutionRole")
+                    iam.ManagedPolicy.from_aws_managed_policy_name(
+                        "service-role/AWSLambdaVPCAccessExecutionRole"
+                    )
                 )
             fn = lambda_.Function(
                 self,
@@ -347,11 +365,18 @@ class NeptuneWatch(Construct):
 
     def _import_network(self, loader: LoaderProps) -> dict[str, Any]:
         vpc = ec2.Vpc.from_vpc_attributes(
-            self, "LoaderVpc", vpc_id=loader.vpc_id, availability_zones=list(loader.availability_zones)
+            self,
+            "LoaderVpc",
+            vpc_id=loader.vpc_id,
+            availability_zones=list(loader.availability_zones),
         )
         subnets = []
         for i, subnet_id in enumerate(loader.private_subnet_ids):
-            route_table = loader.private_subnet_route_table_ids[i] if loader.private_subnet_route_table_ids else None
+            route_table = (
+                loader.private_subnet_route_table_ids[i]
+                if loader.private_subnet_route_table_ids
+                else None
+            )
             subnet = ec2.Subnet.from_subnet_attributes(
                 self,
                 f"LoaderSubnet{i + 1}",
@@ -381,10 +406,16 @@ class NeptuneWatch(Construct):
         stack = Stack.of(self)
         resources = {
             "import": stack.format_arn(
-                service="neptune-graph", resource="import-task", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+                service="neptune-graph",
+                resource="import-task",
+                resource_name="*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             ),
             "export": stack.format_arn(
-                service="neptune-graph", resource="export-task", resource_name="*", arn_format=ArnFormat.SLASH_RESOURCE_NAME
+                service="neptune-graph",
+                resource="export-task",
+                resource_name="*",
+                arn_format=ArnFormat.SLASH_RESOURCE_NAME,
             ),
         }
         if props.loader is not None:
@@ -410,7 +441,9 @@ class NeptuneWatch(Construct):
         if props.topic.arn:
             self.topic = sns.Topic.from_topic_arn(self, "Topic", props.topic.arn)
             self.topic_key = (
-                kms.Key.from_key_arn(self, "TopicKey", props.topic.kms_key_arn) if props.topic.kms_key_arn else None
+                kms.Key.from_key_arn(self, "TopicKey", props.topic.kms_key_arn)
+                if props.topic.kms_key_arn
+                else None
             )
             return
         key = kms.Key(
@@ -512,12 +545,21 @@ class NeptuneWatch(Construct):
         for fn in self.functions.values():
             fn.grant_invoke(sm)
 
-        sm.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn]))
+        sm.add_to_role_policy(
+            iam.PolicyStatement(actions=["sns:Publish"], resources=[self.topic.topic_arn])
+        )
         if self.topic_key is not None:
             sm.add_to_role_policy(
-                iam.PolicyStatement(actions=["kms:GenerateDataKey", "kms:Decrypt"], resources=[self.topic_key.key_arn])
+                iam.PolicyStatement(
+                    actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                    resources=[self.topic_key.key_arn],
+                )
             )
-        sm.add_to_role_policy(iam.PolicyStatement(actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]))
+        sm.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["events:PutEvents"], resources=[self.event_bus.event_bus_arn]
+            )
+        )
         sm.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
@@ -527,30 +569,45 @@ class NeptuneWatch(Construct):
         # Its own ARN and executions, built from the explicit name: referencing the state
         # machine resource here would make its role depend on it (a cycle).
         self.state_machine_arn_from_name = stack.format_arn(
-            service="states", resource="stateMachine", resource_name=name, arn_format=ArnFormat.COLON_RESOURCE_NAME
+            service="states",
+            resource="stateMachine",
+            resource_name=name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         self.executions_arn = stack.format_arn(
-            service="states", resource="execution", resource_name=f"{name}:*", arn_format=ArnFormat.COLON_RESOURCE_NAME
-        )
-        sm.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[self.state_machine_arn_from_name])
+            service="states",
+            resource="execution",
+            resource_name=f"{name}:*",
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
         sm.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"], resources=[self.executions_arn]
+                actions=["states:StartExecution"], resources=[self.state_machine_arn_from_name]
+            )
+        )
+        sm.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["states:DescribeExecution", "states:StopExecution"],
+                resources=[self.executions_arn],
             )
         )
         # What startExecution.sync needs: the managed rule that reports the child's end.
         sm.add_to_role_policy(
             iam.PolicyStatement(
                 actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[stack.format_arn(service="events", resource="rule", resource_name=SYNC_RULE_NAME)],
+                resources=[
+                    stack.format_arn(
+                        service="events", resource="rule", resource_name=SYNC_RULE_NAME
+                    )
+                ],
             )
         )
         # SendTaskSuccess / SendTaskFailure take a task token, not a resource: IAM only
         # accepts "*" for them.
         sm.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"])
+            iam.PolicyStatement(
+                actions=["states:SendTaskSuccess", "states:SendTaskFailure"], resources=["*"]
+            )
         )
 
     # --- request rule -----------------------------------------------------------------
@@ -570,7 +627,9 @@ class NeptuneWatch(Construct):
             "RequestRule",
             description="neptune-watch: start a watch for each 'Neptune Watch Requested' event",
             event_bus=self.event_bus,
-            event_pattern=events.EventPattern(source=[props.request_source], detail_type=[REQUEST_DETAIL_TYPE]),
+            event_pattern=events.EventPattern(
+                source=[props.request_source], detail_type=[REQUEST_DETAIL_TYPE]
+            ),
         )
         self.request_rule.add_target(
             targets.SfnStateMachine(
@@ -593,7 +652,10 @@ class NeptuneWatch(Construct):
                 "Watch executions failed. Every outcome but SUCCEEDED ends its execution in Fail "
                 "(NeptuneWatch.<OUTCOME>), so this includes watched jobs that failed.",
             ),
-            "ExecutionsTimedOut": (sm.metric_timed_out(period=period, statistic="Sum"), "Watch executions timed out."),
+            "ExecutionsTimedOut": (
+                sm.metric_timed_out(period=period, statistic="Sum"),
+                "Watch executions timed out.",
+            ),
             "ExecutionsAborted": (
                 sm.metric_aborted(period=period, statistic="Sum"),
                 "Watch executions were stopped: no outcome was published for them.",
@@ -603,11 +665,30 @@ class NeptuneWatch(Construct):
                 "Step Functions throttled the watcher's state transitions.",
             ),
             "RequestsDeadLettered": (
-                self.dead_letter_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=period, statistic="Maximum"
+                ),
                 "Watch requests could not start an execution and are in the dead-letter queue.",
             ),
+            # The watcher's own health, apart from the jobs' fate: the finalize function's
+            # Powertools metric (dimensions service + outcome) for ERROR outcomes.
+            "WatchErrors": (
+                cloudwatch.Metric(
+                    namespace=METRICS_NAMESPACE,
+                    metric_name="Outcomes",
+                    dimensions_map={"service": SERVICE_NAME, "outcome": "ERROR"},
+                    period=period,
+                    statistic="Sum",
+                ),
+                "Watches ended with an ERROR outcome: the watch itself could not go on "
+                "(access denied, retries exhausted, unreachable endpoint).",
+            ),
         }
-        alarm_topic = sns.Topic.from_topic_arn(self, "AlarmTopic", props.alarm_topic_arn) if props.alarm_topic_arn else None
+        alarm_topic = (
+            sns.Topic.from_topic_arn(self, "AlarmTopic", props.alarm_topic_arn)
+            if props.alarm_topic_arn
+            else None
+        )
         self.alarms: dict[str, cloudwatch.Alarm] = {}
         for metric_name, (metric, description) in metrics.items():
             alarm = cloudwatch.Alarm(
@@ -646,7 +727,11 @@ class NeptuneWatch(Construct):
                             reason="Jobs and tasks are created at run time by other tools, so their ids are "
                             "unknown at deploy time: the one Neptune action this function needs is scoped to "
                             "this cluster's / this account's tasks, never to all of Neptune.",
-                            applies_to=[RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:neptune-(db|graph):.*\/\*$/g")],
+                            applies_to=[
+                                RegexAppliesTo(
+                                    regex=r"/^Resource::arn:<AWS::Partition>:neptune-(db|graph):.*\/\*$/g"
+                                )
+                            ],
                         )
                     )
             if key.startswith("loader") and self.props.loader is not None:
@@ -672,11 +757,6 @@ class NeptuneWatch(Construct):
                         "retries and catches every error; an asynchronous-invocation DLQ would never "
                         "receive anything.",
                     ),
-                    NagPackSuppression(
-                        id="Serverless-LambdaAsyncFailureDestination",
-                        reason="Invoked synchronously by Step Functions only; failures are retried and "
-                        "caught in the state machine, which always publishes an outcome.",
-                    ),
                 ],
             )
 
@@ -694,12 +774,29 @@ class NeptuneWatch(Construct):
                     applies_to=[
                         "Resource::*",
                         RegexAppliesTo(regex=r"/^Resource::<.*Function[0-9A-F]{8}\.Arn>:\*$/g"),
-                        RegexAppliesTo(regex=r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*:\*$/g"),
+                        RegexAppliesTo(
+                            regex=r"/^Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:.*:\*$/g"
+                        ),
                     ],
                 ),
             ],
             apply_to_children=True,
         )
+        if self.props.state_machine_log_level != sfn.LogLevel.ALL:
+            reason = (
+                "The deployment chose a state machine log level below ALL (stateMachineLogLevel) "
+                "to cut log volume: failed states are still logged with their execution data, "
+                "and every outcome is published to SNS and EventBridge."
+            )
+            NagSuppressions.add_resource_suppressions(
+                self.state_machine,
+                [
+                    NagPackSuppression(id="AwsSolutions-SF1", reason=reason),
+                    NagPackSuppression(
+                        id="Serverless-StepFunctionStateMachineAllLogLevel", reason=reason
+                    ),
+                ],
+            )
         NagSuppressions.add_resource_suppressions(
             self.dead_letter_queue,
             [

@@ -28,10 +28,16 @@ def props_from_config(config: WatchConfig) -> NeptuneWatchProps:
         powertools_layer_arn=config.powertools_layer_arn,
         log_level=config.log_level,
         log_retention=retention_days(config.log_retention_days),
-        log_removal_policy=RemovalPolicy.DESTROY if config.log_removal_policy == "destroy" else RemovalPolicy.RETAIN,
-        state_machine_log_level=sfn.LogLevel.ERROR if config.state_machine_log_level == "ERROR" else sfn.LogLevel.ALL,
+        log_removal_policy=RemovalPolicy.DESTROY
+        if config.log_removal_policy == "destroy"
+        else RemovalPolicy.RETAIN,
+        state_machine_log_level=sfn.LogLevel.ERROR
+        if config.state_machine_log_level == "ERROR"
+        else sfn.LogLevel.ALL,
         lock_table_removal_policy=(
-            RemovalPolicy.RETAIN if config.lock_table_removal_policy == "retain" else RemovalPolicy.DESTROY
+            RemovalPolicy.RETAIN
+            if config.lock_table_removal_policy == "retain"
+            else RemovalPolicy.DESTROY
         ),
         alarm_topic_arn=config.alarm_topic_arn,
     )
@@ -41,7 +47,12 @@ class NeptuneWatchStack(Stack):
     """The watcher and its outputs. ``config`` defaults to the ``neptune-watch`` context."""
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, config: WatchConfig | None = None, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        config: WatchConfig | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(scope, construct_id, **kwargs)
         if config is None:

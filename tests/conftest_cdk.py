@@ -104,5 +104,6 @@ def function_role_id(function: dict[str, Any]) -> str:
 
 def functions_by_handler(template: dict[str, Any]) -> dict[str, tuple[str, dict[str, Any]]]:
     return {
-        fn["Properties"]["Handler"]: (fid, fn) for fid, fn in resources(template, "AWS::Lambda::Function").items()
+        fn["Properties"]["Handler"]: (fid, fn)
+        for fid, fn in resources(template, "AWS::Lambda::Function").items()
     }

@@ -10,22 +10,32 @@ import re
 from pathlib import Path
 from typing import Any
 
-import conftest_cdk as h  # sets the jsii environment before aws_cdk is imported
+import conftest_cdk as h  # first: sets the jsii environment before aws_cdk is imported
+
+# isort: split
+import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_logs as logs
+from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
 
-pytestmark = pytest.mark.cdk
-
-cdk = pytest.importorskip("aws_cdk")
-from aws_cdk import aws_logs as logs  # noqa: E402
-from aws_cdk.assertions import Match, Template  # noqa: E402
-
-from stacks.props import AnalyticsProps, EventBusProps, LoaderProps, PollPolicy, TopicProps, WatchDefaults  # noqa: E402
-from stacks.watch_construct import (  # noqa: E402
+from stacks.props import (
+    AnalyticsProps,
+    EventBusProps,
+    LoaderProps,
+    PollPolicy,
+    TopicProps,
+    WatchDefaults,
+)
+from stacks.watch_construct import (
     FUNCTION_SPECS,
     NeptuneWatch,
     NeptuneWatchProps,
     placeholders,
 )
+
+pytestmark = pytest.mark.cdk
 
 SM_NAME = "nw-test-watch"
 ENDPOINT = "my-cluster.cluster-abc.us-east-1.neptune.amazonaws.com"
@@ -85,10 +95,17 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
             "Full",
             props=NeptuneWatchProps(
                 loader=LOADER,
-                analytics=AnalyticsProps(graph_endpoint="https://graph.local:8443", allowed_graph_ids=("g-abcdefghij",)),
+                analytics=AnalyticsProps(
+                    graph_endpoint="https://graph.local:8443", allowed_graph_ids=("g-abcdefghij",)
+                ),
                 defaults=WatchDefaults(timeout_seconds=7200, cancel_on_timeout=True, max_errors=25),
-                poll_policy=PollPolicy(min_wait_seconds=10, max_wait_seconds=120, wait_fraction=0.1,
-                                       max_polls_per_execution=900, max_seconds_per_execution=43200),  # fmt: skip
+                poll_policy=PollPolicy(
+                    min_wait_seconds=10,
+                    max_wait_seconds=120,
+                    wait_fraction=0.1,
+                    max_polls_per_execution=900,
+                    max_seconds_per_execution=43200,
+                ),
                 state_machine_name=SM_NAME,
                 alarm_topic_arn=ALARM_TOPIC,
                 log_level="DEBUG",
@@ -99,7 +116,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
         "bus_name": build("BusName", event_bus=EventBusProps(mode="existing", name="shared-bus")),
         "bus_arn": build("BusArn", event_bus=EventBusProps(mode="existing", arn=BUS_ARN)),
         "bus_default": build("BusDefault", event_bus=EventBusProps(mode="default")),
-        "topic": build("ExistingTopic", topic=TopicProps(arn=EXISTING_TOPIC, kms_key_arn=EXISTING_KEY)),
+        "topic": build(
+            "ExistingTopic", topic=TopicProps(arn=EXISTING_TOPIC, kms_key_arn=EXISTING_KEY)
+        ),
     }
     app.synth()
     return built
@@ -147,7 +166,10 @@ def test_function_runtime_architecture_size_tracing_and_layer(full: Built) -> No
         assert p["TracingConfig"] == {"Mode": "Active"}
         assert "ReservedConcurrentExecutions" not in p
         (layer,) = h.render(p["Layers"])
-        assert layer == "arn:aws:lambda:<AWS::Region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:37"
+        assert (
+            layer
+            == "arn:aws:lambda:<AWS::Region>:017000801446:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:37"
+        )
         assert "LogGroup" in p["LoggingConfig"], "explicit log group"
 
 
@@ -159,7 +181,9 @@ def test_layer_version_and_arn_are_configurable(tmp_path: Path) -> None:
     arn = "arn:aws-cn:lambda:cn-north-1:498634801083:layer:AWSLambdaPowertoolsPythonV3-python314-arm64:40"
     NeptuneWatch(b, "Watch", powertools_layer_arn=arn)
     for stack, expected in ((a, ":99"), (b, arn)):
-        for fn in h.resources(Template.from_stack(stack).to_json(), "AWS::Lambda::Function").values():
+        for fn in h.resources(
+            Template.from_stack(stack).to_json(), "AWS::Lambda::Function"
+        ).values():
             assert h.render(fn["Properties"]["Layers"])[0].endswith(expected)
 
 
@@ -275,11 +299,19 @@ def test_each_function_role_has_exactly_its_neptune_action(full: Built) -> None:
             ("logs:CreateLogStream", f"<{log_group}.Arn>"),
             ("logs:PutLogEvents", f"<{log_group}.Arn>"),
         }
-        managed = h.render(full.json["Resources"][h.function_role_id(fn)]["Properties"].get("ManagedPolicyArns", []))
+        managed = h.render(
+            full.json["Resources"][h.function_role_id(fn)]["Properties"].get(
+                "ManagedPolicyArns", []
+            )
+        )
         if handler in LOADER_HANDLERS:
-            assert managed == ["arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"]
+            assert managed == [
+                "arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaVPCAccessExecutionRole"
+            ]
         else:
-            assert managed == [], "no AWSLambdaBasicExecutionRole: logging is granted on the log group only"
+            assert managed == [], (
+                "no AWSLambdaBasicExecutionRole: logging is granted on the log group only"
+            )
 
 
 @pytest.mark.parametrize("variant", ["full", "minimal", "bus_default", "topic"])
@@ -287,8 +319,13 @@ def test_no_policy_grants_neptune_broadly(variants: dict[str, Built], variant: s
     for rid, st in h.all_statements(variants[variant].json):
         actions = [str(a) for a in h.as_list(st["Action"])]
         assert "*" not in actions, rid
-        assert not any(a in ("neptune-db:*", "neptune-graph:*") or a.endswith(":*") for a in actions), (rid, actions)
-        assert not any(re.fullmatch(r"neptune-(db|graph):.*\*.*", a) for a in actions), (rid, actions)
+        assert not any(
+            a in ("neptune-db:*", "neptune-graph:*") or a.endswith(":*") for a in actions
+        ), (rid, actions)
+        assert not any(re.fullmatch(r"neptune-(db|graph):.*\*.*", a) for a in actions), (
+            rid,
+            actions,
+        )
         if any(a.startswith(h.NEPTUNE_PREFIXES) for a in actions):
             assert "*" not in h.as_list(st["Resource"]), (rid, actions)
 
@@ -316,9 +353,18 @@ def test_state_machine_role_grants(full: Built) -> None:
         ("states:StartExecution", arn.format("states", f"stateMachine:{SM_NAME}")),
         ("states:DescribeExecution", arn.format("states", f"execution:{SM_NAME}:*")),
         ("states:StopExecution", arn.format("states", f"execution:{SM_NAME}:*")),
-        ("events:PutTargets", arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")),
-        ("events:PutRule", arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")),
-        ("events:DescribeRule", arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule")),
+        (
+            "events:PutTargets",
+            arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
+        ),
+        (
+            "events:PutRule",
+            arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
+        ),
+        (
+            "events:DescribeRule",
+            arn.format("events", "rule/StepFunctionsGetEventsForStepFunctionsExecutionRule"),
+        ),
         ("states:SendTaskSuccess", "*"),
         ("states:SendTaskFailure", "*"),
     }
@@ -328,11 +374,22 @@ def test_state_machine_role_grants(full: Built) -> None:
     assert all(a.startswith(("xray:", "logs:")) or a in ("states:SendTaskSuccess", "states:SendTaskFailure")
                for a in star), star  # fmt: skip
     # No other grant on anything but these resources.
-    allowed_prefixes = ("lambda:", "sns:", "kms:", "events:", "dynamodb:", "states:", "xray:", "logs:")
+    allowed_prefixes = (
+        "lambda:",
+        "sns:",
+        "kms:",
+        "events:",
+        "dynamodb:",
+        "states:",
+        "xray:",
+        "logs:",
+    )
     assert all(a.startswith(allowed_prefixes) for a, _ in granted)
     # No circular reference: the role does not point at the state machine resource.
     sm_id = full.logical_id(full.watch.state_machine)
-    assert sm_id not in json.dumps(h.statements_of_role(t, _sm(full)["Properties"]["RoleArn"]["Fn::GetAtt"][0]))
+    assert sm_id not in json.dumps(
+        h.statements_of_role(t, _sm(full)["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+    )
 
 
 # --- topic, table, state machine -------------------------------------------------------
@@ -340,7 +397,9 @@ def test_state_machine_role_grants(full: Built) -> None:
 
 def test_topic_uses_a_rotating_cmk_and_enforces_ssl(full: Built) -> None:
     key_id = full.logical_id(full.watch.topic_key)
-    full.template.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}})
+    full.template.has_resource_properties(
+        "AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key_id, "Arn"]}}
+    )
     full.template.has_resource_properties("AWS::KMS::Key", {"EnableKeyRotation": True})
     full.template.has_resource_properties(
         "AWS::SNS::TopicPolicy",
@@ -399,7 +458,9 @@ def test_state_machine_type_name_tracing_and_logging(full: Built) -> None:
     logging = sm["LoggingConfiguration"]
     assert logging["Level"] == "ALL"
     assert logging["IncludeExecutionData"] is True
-    log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"]["Fn::GetAtt"][0]
+    log_group_id = logging["Destinations"][0]["CloudWatchLogsLogGroup"]["LogGroupArn"][
+        "Fn::GetAtt"
+    ][0]
     name = full.json["Resources"][log_group_id]["Properties"]["LogGroupName"]
     assert name == f"/aws/vendedlogs/states/{SM_NAME}"
     assert name.startswith("/aws/vendedlogs/states/")
@@ -418,7 +479,9 @@ def test_definition_is_the_file_and_substitutions_match_its_placeholders(full: B
         "TopicArn", "EventBusName", "EventSource", "LockTableName",
     }  # fmt: skip
     for spec in FUNCTION_SPECS:
-        assert subs[spec.placeholder] == {"Fn::GetAtt": [full.logical_id(full.watch.functions[spec.key]), "Arn"]}
+        assert subs[spec.placeholder] == {
+            "Fn::GetAtt": [full.logical_id(full.watch.functions[spec.key]), "Arn"]
+        }
     assert subs["TopicArn"] == {"Ref": full.logical_id(full.watch.topic)}
     assert subs["LockTableName"] == {"Ref": full.logical_id(full.watch.lock_table)}
     assert subs["EventBusName"] == {"Ref": full.logical_id(full.watch.event_bus)}
@@ -426,7 +489,9 @@ def test_definition_is_the_file_and_substitutions_match_its_placeholders(full: B
 
 
 def test_placeholders_helper() -> None:
-    assert placeholders('{"a": "${One}", "b": "x${Two_2}y", "c": "$.path", "d": "States.Format(\'{}\')"}') == {
+    assert placeholders(
+        '{"a": "${One}", "b": "x${Two_2}y", "c": "$.path", "d": "States.Format(\'{}\')"}'
+    ) == {
         "One",
         "Two_2",
     }
@@ -460,18 +525,32 @@ def test_bus_mode_create(full: Built) -> None:
 @pytest.mark.parametrize(
     ("variant", "substitution", "bus_arn"),
     [
-        ("bus_name", "shared-bus", "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/shared-bus"),
+        (
+            "bus_name",
+            "shared-bus",
+            "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/shared-bus",
+        ),
         ("bus_arn", BUS_ARN, BUS_ARN),
-        ("bus_default", "default", "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default"),
+        (
+            "bus_default",
+            "default",
+            "arn:<AWS::Partition>:events:<AWS::Region>:<AWS::AccountId>:event-bus/default",
+        ),
     ],
 )
-def test_bus_modes_use_an_existing_bus(variants: dict[str, Built], variant: str, substitution: str, bus_arn: str) -> None:
+def test_bus_modes_use_an_existing_bus(
+    variants: dict[str, Built], variant: str, substitution: str, bus_arn: str
+) -> None:
     built = variants[variant]
     built.template.resource_count_is("AWS::Events::EventBus", 0)
     assert _sm(built)["Properties"]["DefinitionSubstitutions"]["EventBusName"] == substitution
     assert ("events:PutEvents", bus_arn) in _sm_grants(built)
     (rule,) = h.resources(built.json, "AWS::Events::Rule").values()
-    expected_rule_bus = {"bus_name": "shared-bus", "bus_arn": "shared-bus", "bus_default": "default"}[variant]
+    expected_rule_bus = {
+        "bus_name": "shared-bus",
+        "bus_arn": "shared-bus",
+        "bus_default": "default",
+    }[variant]
     assert rule["Properties"].get("EventBusName", "default") == expected_rule_bus
 
 
@@ -484,14 +563,20 @@ def test_request_rule_targets_the_state_machine_with_a_dlq(full: Built) -> None:
     full.template.has_resource_properties(
         "AWS::Events::Rule",
         {
-            "EventPattern": {"source": ["com.neptunewatch.requests"], "detail-type": ["Neptune Watch Requested"]},
+            "EventPattern": {
+                "source": ["com.neptunewatch.requests"],
+                "detail-type": ["Neptune Watch Requested"],
+            },
             "Targets": [
                 Match.object_like(
                     {
                         "Arn": {"Ref": sm_id},
                         "InputPath": "$.detail",
                         "DeadLetterConfig": {"Arn": {"Fn::GetAtt": [dlq_id, "Arn"]}},
-                        "RetryPolicy": {"MaximumEventAgeInSeconds": 86400, "MaximumRetryAttempts": 185},
+                        "RetryPolicy": {
+                            "MaximumEventAgeInSeconds": 86400,
+                            "MaximumRetryAttempts": 185,
+                        },
                     }
                 )
             ],
@@ -508,10 +593,17 @@ def test_dead_letter_queue_is_encrypted_and_ssl_only(full: Built) -> None:
                 "Statement": Match.array_with(
                     [
                         Match.object_like(
-                            {"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}}
+                            {
+                                "Effect": "Deny",
+                                "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                            }
                         ),
                         Match.object_like(
-                            {"Effect": "Allow", "Action": "sqs:SendMessage", "Principal": {"Service": "events.amazonaws.com"}}
+                            {
+                                "Effect": "Allow",
+                                "Action": "sqs:SendMessage",
+                                "Principal": {"Service": "events.amazonaws.com"},
+                            }
                         ),
                     ]
                 )
@@ -524,7 +616,12 @@ def test_alarms_on_the_four_execution_metrics(full: Built) -> None:
     alarms = h.resources(full.json, "AWS::CloudWatch::Alarm").values()
     sm_id = full.logical_id(full.watch.state_machine)
     by_metric = {a["Properties"]["MetricName"]: a["Properties"] for a in alarms}
-    for metric in ("ExecutionsFailed", "ExecutionsTimedOut", "ExecutionsAborted", "ExecutionThrottled"):
+    for metric in (
+        "ExecutionsFailed",
+        "ExecutionsTimedOut",
+        "ExecutionsAborted",
+        "ExecutionThrottled",
+    ):
         alarm = by_metric[metric]
         assert alarm["Namespace"] == "AWS/States"
         assert alarm["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": sm_id}}]
@@ -533,6 +630,12 @@ def test_alarms_on_the_four_execution_metrics(full: Built) -> None:
         assert alarm["TreatMissingData"] == "notBreaching"
         assert alarm["AlarmActions"] == [ALARM_TOPIC]
     assert by_metric["ApproximateNumberOfMessagesVisible"]["Namespace"] == "AWS/SQS"
+    errors = by_metric["Outcomes"]
+    assert errors["Namespace"] == "NeptuneWatch"
+    assert sorted(errors["Dimensions"], key=lambda d: d["Name"]) == [
+        {"Name": "outcome", "Value": "ERROR"},
+        {"Name": "service", "Value": "neptune-watch"},
+    ]
 
 
 def test_alarms_have_no_action_without_an_alarm_topic(variants: dict[str, Built]) -> None:
@@ -545,7 +648,14 @@ def test_alarms_have_no_action_without_an_alarm_topic(variants: dict[str, Built]
 
 def test_public_attributes(full: Built) -> None:
     w = full.watch
-    for name in ("state_machine", "topic", "event_bus", "lock_table", "functions", "dead_letter_queue"):
+    for name in (
+        "state_machine",
+        "topic",
+        "event_bus",
+        "lock_table",
+        "functions",
+        "dead_letter_queue",
+    ):
         assert getattr(w, name) is not None, name
     assert len(w.functions) == 8
     assert w.state_machine_name == SM_NAME
@@ -558,3 +668,23 @@ def test_asset_holds_the_watcher_package_only(full: Built) -> None:
     assert "watcher/handlers/prepare.py" in files
     assert all(f.startswith("watcher/") for f in files), files
     assert not any("__pycache__" in f or f.endswith(".pyc") or "/tests/" in f for f in files)
+
+
+def test_error_log_level_is_acknowledged_for_cdk_nag(tmp_path: Path) -> None:
+    app = cdk.App(outdir=str(tmp_path))
+    stack = cdk.Stack(app, "Quiet")
+    NeptuneWatch(stack, "Watch", loader=LOADER, state_machine_log_level=sfn.LogLevel.ERROR)
+    cdk.Aspects.of(app).add(AwsSolutionsChecks())
+    cdk.Aspects.of(app).add(ServerlessChecks())
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::StepFunctions::StateMachine",
+        {"LoggingConfiguration": Match.object_like({"Level": "ERROR"})},
+    )
+    annotations = Annotations.from_stack(stack)
+    assert (
+        annotations.find_error("*", Match.string_like_regexp("(AwsSolutions|Serverless)-.*")) == []
+    )
+    assert (
+        annotations.find_warning("*", Match.string_like_regexp("(AwsSolutions|Serverless)-.*"))
+        == []
+    )

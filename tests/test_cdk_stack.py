@@ -1,8 +1,7 @@
 """The whole app as cdk.json configures it (plus the examples), synthesized once: cdk-nag
 finds nothing unacknowledged, cfn-lint finds nothing, and the example parents are sound.
 
-The app is rebuilt here the way app.py builds it (``app.build``), without importing app.py's
-``main`` (which would synthesize into ./cdk.out).
+The app is rebuilt here the way app.py builds it, without importing app.py.
 """
 
 from __future__ import annotations
@@ -11,19 +10,20 @@ import json
 from pathlib import Path
 from typing import Any
 
-import conftest_cdk as h  # sets the jsii environment before aws_cdk is imported
+import conftest_cdk as h  # first: sets the jsii environment before aws_cdk is imported
+
+# isort: split
+import aws_cdk as cdk
 import pytest
+from aws_cdk.assertions import Annotations, Match, Template
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+
+from stacks.config import CONTEXT_KEY, parse_config
+from stacks.examples_stack import NeptuneWatchExamplesStack
+from stacks.watch_construct import placeholders
+from stacks.watch_stack import NeptuneWatchStack
 
 pytestmark = pytest.mark.cdk
-
-cdk = pytest.importorskip("aws_cdk")
-from aws_cdk.assertions import Annotations, Match, Template  # noqa: E402
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks  # noqa: E402
-
-from stacks.config import CONTEXT_KEY, parse_config  # noqa: E402
-from stacks.examples_stack import NeptuneWatchExamplesStack  # noqa: E402
-from stacks.watch_construct import placeholders  # noqa: E402
-from stacks.watch_stack import NeptuneWatchStack  # noqa: E402
 
 NAG_PACKS = ("AwsSolutions-.*", "Serverless-.*")
 MIN_REASON = 40
@@ -53,11 +53,15 @@ def _is_known_false_positive(match: Any, template: dict[str, Any]) -> bool:
 def synthesized(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     ctx = h.context()
     ctx[CONTEXT_KEY]["examples"] = True
-    app = cdk.App(context=ctx, outdir=str(tmp_path_factory.mktemp("cdk-app")), analytics_reporting=False)
+    app = cdk.App(
+        context=ctx, outdir=str(tmp_path_factory.mktemp("cdk-app")), analytics_reporting=False
+    )
     config = parse_config(ctx[CONTEXT_KEY])
     watch = NeptuneWatchStack(app, config.stack_name, config=config)
     examples = NeptuneWatchExamplesStack(
-        app, f"{config.stack_name}-Examples", watch_state_machine_name=watch.watch.state_machine_name
+        app,
+        f"{config.stack_name}-Examples",
+        watch_state_machine_name=watch.watch.state_machine_name,
     )
     examples.add_stack_dependency(watch, "the example parents start the watcher")
     cdk.Aspects.of(app).add(AwsSolutionsChecks(verbose=True))
@@ -94,7 +98,9 @@ def test_stacks_are_environment_agnostic(synthesized: dict[str, Any]) -> None:
 
 @pytest.mark.parametrize("pack", NAG_PACKS)
 @pytest.mark.parametrize("stack_key", ["watch", "examples"])
-def test_no_unacknowledged_cdk_nag_findings(synthesized: dict[str, Any], stack_key: str, pack: str) -> None:
+def test_no_unacknowledged_cdk_nag_findings(
+    synthesized: dict[str, Any], stack_key: str, pack: str
+) -> None:
     annotations = Annotations.from_stack(synthesized["stacks"][stack_key])
     errors = annotations.find_error("*", Match.string_like_regexp(pack))
     warnings = annotations.find_warning("*", Match.string_like_regexp(pack))
@@ -123,16 +129,22 @@ def _suppressions(stack: Any) -> list[tuple[str, dict[str, Any]]]:
 
 
 @pytest.mark.parametrize("stack_key", ["watch", "examples"])
-def test_every_acknowledgement_is_specific_and_explained(synthesized: dict[str, Any], stack_key: str) -> None:
+def test_every_acknowledgement_is_specific_and_explained(
+    synthesized: dict[str, Any], stack_key: str
+) -> None:
     stack = synthesized["stacks"][stack_key]
     found = _suppressions(stack)
     assert found, "the stack acknowledges its by-design findings"
     for path, rule in found:
-        assert path != stack.node.path, f"stack-wide suppression {rule['id']}: acknowledge on resources instead"
+        assert path != stack.node.path, (
+            f"stack-wide suppression {rule['id']}: acknowledge on resources instead"
+        )
         reason = rule.get("reason", "")
         assert len(reason) >= MIN_REASON, f"{path} {rule['id']}: reason too short: {reason!r}"
         if rule["id"] in ("AwsSolutions-IAM5", "AwsSolutions-IAM4"):
-            assert rule.get("applies_to"), f"{path} {rule['id']}: wildcard acknowledgements name what they cover"
+            assert rule.get("applies_to"), (
+                f"{path} {rule['id']}: wildcard acknowledgements name what they cover"
+            )
 
 
 def test_cfn_lint_finds_nothing(synthesized: dict[str, Any], tmp_path: Path) -> None:
@@ -142,7 +154,9 @@ def test_cfn_lint_finds_nothing(synthesized: dict[str, Any], tmp_path: Path) -> 
     for key, template in synthesized["templates"].items():
         matches = lint(
             json.dumps(template),
-            config=ManualArgs(regions=["us-east-1", "eu-west-1"], ignore_checks=sorted(CFN_LINT_IGNORED_RULES)),
+            config=ManualArgs(
+                regions=["us-east-1", "eu-west-1"], ignore_checks=sorted(CFN_LINT_IGNORED_RULES)
+            ),
         )
         for m in matches:
             if _is_known_false_positive(m, template):
@@ -153,7 +167,13 @@ def test_cfn_lint_finds_nothing(synthesized: dict[str, Any], tmp_path: Path) -> 
 
 def test_outputs(synthesized: dict[str, Any]) -> None:
     outputs = synthesized["templates"]["watch"]["Outputs"]
-    for name in ("StateMachineArn", "TopicArn", "EventBusName", "RequestEventSource", "RequestDetailType"):
+    for name in (
+        "StateMachineArn",
+        "TopicArn",
+        "EventBusName",
+        "RequestEventSource",
+        "RequestDetailType",
+    ):
         assert name in outputs, name
     assert outputs["RequestEventSource"]["Value"] == "com.neptunewatch.requests"
     assert outputs["RequestDetailType"]["Value"] == "Neptune Watch Requested"
@@ -180,7 +200,9 @@ def _example_machines(synthesized: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return by_file
 
 
-def test_example_parents_synthesize_with_matching_substitutions(synthesized: dict[str, Any]) -> None:
+def test_example_parents_synthesize_with_matching_substitutions(
+    synthesized: dict[str, Any],
+) -> None:
     machines = _example_machines(synthesized)
     assert set(machines) == {"parent_sync", "parent_token"}
     name = synthesized["config"].effective_state_machine_name
@@ -189,9 +211,13 @@ def test_example_parents_synthesize_with_matching_substitutions(synthesized: dic
         json.loads(text)
         props = sm["Properties"]
         assert h.render(props["DefinitionString"]) == text
-        assert set(props["DefinitionSubstitutions"]) == placeholders(text) == {"WatchStateMachineArn"}
+        assert (
+            set(props["DefinitionSubstitutions"]) == placeholders(text) == {"WatchStateMachineArn"}
+        )
         arn = h.render(props["DefinitionSubstitutions"]["WatchStateMachineArn"])
-        assert arn == f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:{name}"
+        assert (
+            arn == f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:stateMachine:{name}"
+        )
         assert props["StateMachineType"] == "STANDARD"
         assert props["TracingConfiguration"] == {"Enabled": True}
         assert props["LoggingConfiguration"]["Level"] == "ALL"
@@ -203,7 +229,9 @@ def test_example_parents_iam_is_scoped_to_the_watcher(synthesized: dict[str, Any
     arn = "arn:<AWS::Partition>:{}:<AWS::Region>:<AWS::AccountId>:{}"
     watcher = arn.format("states", f"stateMachine:{name}")
     for file_name, sm in _example_machines(synthesized).items():
-        granted = h.grants(h.statements_of_role(template, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0]))
+        granted = h.grants(
+            h.statements_of_role(template, sm["Properties"]["RoleArn"]["Fn::GetAtt"][0])
+        )
         states = {g for g in granted if g[0].startswith(("states:", "events:"))}
         expected = {("states:StartExecution", watcher)}
         if file_name == "parent_sync":
@@ -269,6 +297,13 @@ def test_parent_token_catches_outcomes_by_name() -> None:
     assert watch["Resource"] == "arn:aws:states:::states:startExecution.waitForTaskToken"
     assert watch["Parameters"]["Input"]["taskToken.$"] == "$$.Task.Token"
     caught = {e for c in watch["Catch"] for e in c["ErrorEquals"]}
-    assert {"NeptuneWatch.FAILED", "NeptuneWatch.TIMED_OUT", "NeptuneWatch.CANCELLED", "NeptuneWatch.NOT_FOUND"} <= caught
+    assert {
+        "NeptuneWatch.FAILED",
+        "NeptuneWatch.TIMED_OUT",
+        "NeptuneWatch.CANCELLED",
+        "NeptuneWatch.NOT_FOUND",
+    } <= caught
     assert watch["Catch"][-1]["ErrorEquals"] == ["States.ALL"]
-    assert "TimeoutSeconds" in watch, "a watch that dies without answering must not block the parent for a year"
+    assert "TimeoutSeconds" in watch, (
+        "a watch that dies without answering must not block the parent for a year"
+    )
