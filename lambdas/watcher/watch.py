@@ -27,11 +27,11 @@ from .errors import (
     NeptuneNotFound,
 )
 from .policy import PollPolicy
-from .request import WatchRequest, parse
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
 RESUME_KEY = "neptuneWatchResume"
+STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 MAX_ERRORS_PER_PAGE = 100
 # The error details a watch carries are bounded in bytes, not only in number: the watch travels
 # in every state's payload (256 KB at most), and the end of the state machine holds it next to
@@ -44,9 +44,14 @@ CANCEL_CONFIRM_SECONDS = 900
 
 def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
     """A new watch from ``event["request"]``, or the carried watch of a continuation."""
+    from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
+
     request = event.get("request")
     if isinstance(request, dict) and RESUME_KEY in request:
         return resume(request[RESUME_KEY], execution_id)
+    if isinstance(request, dict) and STARTED_BY in request:
+        # Set by parents that start us with startExecution (links the executions in the console).
+        request = {k: v for k, v in request.items() if k != STARTED_BY}
     req = parse(WatchRequest, request)
     timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
     if timeout > cfg.max_timeout_seconds:

@@ -8,7 +8,6 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 
 from ..observability import logger, metrics
-from ..request import LoaderCancelEvent, TaskEvent, parse
 from ..watch import cancel
 
 
@@ -19,6 +18,8 @@ def run(event: Any, kind: str, call: Callable[[str], dict[str, Any]]) -> dict[st
         metrics.add_metric(name="Cancels", unit=MetricUnit.Count, value=1)
         logger.info("cancel requested", extra={"job": w["job"], "cancel": w["cancel"]})
         return {"watch": w}
+    from ..request import LoaderCancelEvent, TaskEvent, parse  # direct events only
+
     if kind == "loader":
         job_id = parse(LoaderCancelEvent, event, "event").loadId
     else:

@@ -9,7 +9,6 @@ from typing import Any
 
 from .. import neptune, normalize
 from ..observability import entrypoint
-from ..request import LoaderStatusEvent, parse
 from ._status import advance
 
 
@@ -17,6 +16,8 @@ from ._status import advance
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "watch" in event:
         return advance(event)
+    from ..request import LoaderStatusEvent, parse  # direct events only: polls skip the pydantic import
+
     ev = parse(LoaderStatusEvent, event, "event")
     raw = neptune.get_loader_job_status(**ev.api_params())
     return {"job": normalize.loader_status(ev.loadId, raw), "payload": raw.get("payload")}
