@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
 from typing import Any
 
@@ -24,10 +25,8 @@ def execution_summary(desc: dict[str, Any]) -> dict[str, Any]:
     import json
 
     output = desc.get("output")
-    try:
+    with contextlib.suppress(ValueError):
         output = json.loads(output) if output is not None else None
-    except ValueError:
-        pass
     return {
         "status": desc["status"],
         "error": desc.get("error"),

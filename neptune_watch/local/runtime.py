@@ -406,10 +406,8 @@ class LocalRuntime:
         out = []
         for envelope in self._drain(self.sns_queue):
             message = envelope.get("Message")
-            try:
+            with contextlib.suppress(TypeError, ValueError):
                 message = json.loads(message)
-            except (TypeError, ValueError):
-                pass
             attributes = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
             out.append({"message": message, "attributes": attributes})
         return out

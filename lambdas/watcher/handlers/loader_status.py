@@ -16,7 +16,10 @@ from ._status import advance
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     if isinstance(event, dict) and "watch" in event:
         return advance(event)
-    from ..request import LoaderStatusEvent, parse  # direct events only: polls skip the pydantic import
+    from ..request import (  # direct events only: polls skip the pydantic import
+        LoaderStatusEvent,
+        parse,
+    )
 
     ev = parse(LoaderStatusEvent, event, "event")
     raw = neptune.get_loader_job_status(**ev.api_params())
