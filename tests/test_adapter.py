@@ -156,3 +156,36 @@ def test_definition_from_template(tmp_path):
     path.write_text("{}")
     with pytest.raises(RuntimeError_):
         definition_from_template(path)
+
+
+def test_unnamed_executions_get_unique_names():
+    with LocalRuntime() as rt:
+        sm = rt.create_state_machine("unnamed", json.dumps({"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}))
+        sfn = rt.client("stepfunctions")
+        a = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+        b = sfn.start_execution(stateMachineArn=sm)["executionArn"]
+        assert a != b and not a.endswith(":None")
+
+
+def test_send_task_failure_keeps_its_cause():
+    with LocalRuntime() as rt:
+        child = rt.create_state_machine("answer", json.dumps({
+            "StartAt": "Fail", "States": {"Fail": {"Type": "Task", "Resource": "arn:aws:states:::aws-sdk:sfn:sendTaskFailure",
+                                                 "Parameters": {"TaskToken.$": "$.token", "Error": "NeptuneWatch.FAILED", "Cause": "the outcome"}, "End": True}}}))
+        parent = {"StartAt": "Wait", "States": {"Wait": {
+            "Type": "Task", "Resource": "arn:aws:states:::states:startExecution.waitForTaskToken",
+            "Parameters": {"StateMachineArn": child, "Input": {"token.$": "$$.Task.Token"}}, "End": True}}}
+        desc = _run(rt, parent, "token-parent")
+        assert (desc["status"], desc["error"], desc["cause"]) == ("FAILED", "NeptuneWatch.FAILED", "the outcome")
+
+
+def test_closing_the_runtime_stops_what_still_runs():
+    with LocalRuntime() as rt:
+        sm = rt.create_state_machine("forever", json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "Next": "W"}}}))
+        arn = rt.start({}, state_machine_arn=sm)
+        time.sleep(0.2)
+        clock = rt.clock
+    assert clock.now() > 0
+    before = clock.now()
+    time.sleep(0.2)
+    assert clock.now() == before  # nothing advances it any more

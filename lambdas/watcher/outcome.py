@@ -55,6 +55,11 @@ def _error_reason(error: Any) -> tuple[str | None, str]:
     return (str(name) if name else None), text[:MAX_ERROR_MESSAGE]
 
 
+def _short(text: Any) -> Any:
+    """A reason bounded like an error message (the service's statusReason has no documented limit)."""
+    return text[:MAX_ERROR_MESSAGE] if isinstance(text, str) else text
+
+
 def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     out = []
     for item in errors if isinstance(errors, list) else []:
@@ -109,7 +114,7 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
         "job": {"kind": w["job"]["kind"], "id": w["job"]["id"]},
         "outcome": outcome.value,
         "status": last.get("status"),
-        "statusReason": last.get("statusReason") or reason,
+        "statusReason": _short(last.get("statusReason") or reason),
         "counters": last.get("counters") or {},
         "progress": {"percent": (last.get("progress") or {}).get("percent")},
         "errors": _clean_errors(w.get("errors")) if outcome != Outcome.SUCCEEDED else [],
@@ -181,7 +186,7 @@ def finalize(event: dict[str, Any]) -> dict[str, Any]:
         "detailType": DETAIL_TYPES[Outcome(name)],
         "attributes": {
             "outcome": name,
-            "jobKind": str(job.get("kind") or "unknown"),
+            "jobKind": job.get("kind") if job.get("kind") in ("loader", "import", "export") else "unknown",
             "schemaVersion": SCHEMA_VERSION,
         },
         "taskToken": token,

@@ -21,17 +21,25 @@ has a test per patch. The patches:
    it is started, and the thread that evaluates its states (``threading`` in ``program``) is
    the one whose sleeps and waits the clock sees; so is the worker thread a state with a
    timeout runs in (``Thread`` in ``execute_state``), when a participant starts it.
+8. ``StepFunctionsParserBackend.start_execution`` names an execution started without a name
+   with a UUID, as Step Functions does (moto names it ``None``, so a second unnamed start of
+   the same state machine, e.g. a second continuation or a second child of a parent, fails
+   with ExecutionAlreadyExists).
+9. ``StepFunctionResponse.send_task_failure`` passes the ``cause`` on (moto drops it, so a
+   parent waiting for a task token saw its task fail with no Cause).
 """
 
 from __future__ import annotations
 
 import threading
 import time as _real_time
+import uuid
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
+from moto.core.responses import EmptyResult
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.program import program as program_module
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_module
@@ -50,6 +58,8 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+from moto.stepfunctions.responses import StepFunctionResponse
 
 from neptune_watch.local.clock import VirtualClock
 
@@ -164,6 +174,17 @@ def _sync2_output_of(typ: Any, value: Any) -> None:
     _saved["sfn._sync2_api_output_of"](typ, value)
 
 
+def _start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+    return _saved["parser.start_execution"](self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
+
+
+def _send_task_failure(self: Any) -> Any:
+    self.stepfunction_backend.send_task_failure(
+        self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
+    )
+    return EmptyResult()
+
+
 def _clock() -> VirtualClock:
     return _active["clock"]
 
@@ -230,6 +251,8 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
                 "sfn._normalise_response": StateTaskServiceSfn._normalise_response,
                 "awssdk._eval_service_task": StateTaskServiceAwsSdk._eval_service_task,
                 "sfn._sync2_api_output_of": StateTaskServiceSfn._sync2_api_output_of,
+                "parser.start_execution": StepFunctionsParserBackend.start_execution,
+                "responses.send_task_failure": StepFunctionResponse.send_task_failure,
             }
         )
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
@@ -246,6 +269,8 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         StateTaskServiceSfn._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
         StateTaskServiceAwsSdk._eval_service_task = _service_task("awssdk._eval_service_task")  # type: ignore[method-assign]
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
+        StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
+        StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
 
 
 def uninstall() -> None:
@@ -268,6 +293,8 @@ def uninstall() -> None:
         StateTaskServiceSfn._normalise_response = _saved["sfn._normalise_response"]  # type: ignore[method-assign]
         StateTaskServiceAwsSdk._eval_service_task = _saved["awssdk._eval_service_task"]  # type: ignore[method-assign]
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_saved["sfn._sync2_api_output_of"])  # type: ignore[method-assign,assignment]
+        StepFunctionsParserBackend.start_execution = _saved["parser.start_execution"]  # type: ignore[method-assign]
+        StepFunctionResponse.send_task_failure = _saved["responses.send_task_failure"]  # type: ignore[method-assign]
         _clients.clear()
         _saved.clear()
         _active.clear()

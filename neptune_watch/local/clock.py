@@ -34,6 +34,7 @@ class VirtualClock:
         self._heap: list[tuple[float, int, _Sleeper]] = []
         self._seq = itertools.count()
         self._local = threading.local()
+        self._closed = False
 
     # Reading -------------------------------------------------------------------------
     def now(self) -> float:
@@ -75,7 +76,7 @@ class VirtualClock:
     # Time passing ------------------------------------------------------------------------
     def sleep(self, seconds: float) -> None:
         """Sleep ``seconds`` of virtual time."""
-        if seconds <= 0:
+        if seconds <= 0 or self._closed:
             return
         participant = self._depth() > 0
         with self._cond:
@@ -85,7 +86,7 @@ class VirtualClock:
             heapq.heappush(self._heap, (sleeper.wake, next(self._seq), sleeper))
             self._busy -= 1
             self._advance()
-            while not sleeper.woken:
+            while not sleeper.woken and not self._closed:
                 self._cond.wait()
             # _advance counted us busy again when it woke us.
             if not participant:
@@ -106,6 +107,12 @@ class VirtualClock:
         finally:
             with self._cond:
                 self._busy += 1
+
+    def close(self) -> None:
+        """Wake every sleeper for good (the runtime is going away); later sleeps return at once."""
+        with self._cond:
+            self._closed = True
+            self._cond.notify_all()
 
     def _advance(self) -> None:
         # Caller holds the lock.

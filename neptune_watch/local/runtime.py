@@ -268,6 +268,8 @@ class LocalRuntime:
     # Tear-down ---------------------------------------------------------------------------
     def __exit__(self, *exc: object) -> None:
         self._wait_quiet(2.0)
+        self._stop_running()
+        self.clock.close()
         adapter.uninstall()
         if self._mock is not None:
             self._mock.stop()
@@ -285,6 +287,18 @@ class LocalRuntime:
             else:
                 os.environ[key] = value
         self._saved_env.clear()
+
+    def _stop_running(self) -> None:
+        """Stop what still runs, so nothing of this runtime publishes into the next one."""
+        if self._mock is None:
+            return
+        try:
+            sfn = self.client("stepfunctions")
+            for execution in self.all_executions():
+                if execution["status"] == "RUNNING":
+                    sfn.stop_execution(executionArn=execution["executionArn"], error="LocalRuntime.Closed")
+        except Exception:  # noqa: BLE001 - best effort while tearing down
+            pass
 
     def _wait_quiet(self, seconds: float) -> None:
         """Give running executions a moment to settle before moto goes away."""
