@@ -182,7 +182,7 @@ def test_send_task_failure_keeps_its_cause():
 def test_closing_the_runtime_stops_what_still_runs():
     with LocalRuntime() as rt:
         sm = rt.create_state_machine("forever", json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 10, "Next": "W"}}}))
-        arn = rt.start({}, state_machine_arn=sm)
+        rt.start({}, state_machine_arn=sm)
         time.sleep(0.2)
         clock = rt.clock
     assert clock.now() > 0

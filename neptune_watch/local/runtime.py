@@ -297,7 +297,7 @@ class LocalRuntime:
             for execution in self.all_executions():
                 if execution["status"] == "RUNNING":
                     sfn.stop_execution(executionArn=execution["executionArn"], error="LocalRuntime.Closed")
-        except Exception:  # noqa: BLE001 - best effort while tearing down
+        except Exception:
             pass
 
     def _wait_quiet(self, seconds: float) -> None:
