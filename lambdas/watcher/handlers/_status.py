@@ -20,3 +20,13 @@ def advance(event: dict[str, Any]) -> dict[str, Any]:
         extra={"job": w["job"], "status": (w.get("last") or {}).get("status"), "next": w["next"], "wait": w["waitSeconds"]},
     )
     return {"watch": w}
+
+
+def task_status(event: Any, get: Any, normalise: Any) -> dict[str, Any]:
+    """An Analytics status handler: watch mode, or one direct ``{"taskIdentifier"}`` call."""
+    if isinstance(event, dict) and "watch" in event:
+        return advance(event)
+    from ..request import TaskEvent, parse  # direct events only: polls skip the pydantic import
+
+    raw = get(parse(TaskEvent, event, "event").taskIdentifier)
+    return {"job": normalise(raw), "payload": raw}

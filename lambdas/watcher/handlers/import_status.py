@@ -8,15 +8,9 @@ from typing import Any
 
 from .. import neptune, normalize
 from ..observability import entrypoint
-from ._status import advance
+from ._status import task_status
 
 
 @entrypoint
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
-    if isinstance(event, dict) and "watch" in event:
-        return advance(event)
-    from ..request import TaskEvent, parse  # direct events only: polls skip the pydantic import
-
-    ev = parse(TaskEvent, event, "event")
-    raw = neptune.get_import_task(ev.taskIdentifier)
-    return {"job": normalize.import_status(raw), "payload": raw}
+    return task_status(event, neptune.get_import_task, normalize.import_status)
