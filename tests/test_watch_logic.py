@@ -131,3 +131,21 @@ def test_finalize_invalid_request_and_errors():
     assert err["outcome"]["outcome"] == "ERROR" and "NeptuneAccessDenied" in err["outcome"]["statusReason"]
     odd = finalize({"state": "nonsense"})
     assert odd["outcome"]["outcome"] == "ERROR" and odd["outcome"]["job"] is None
+
+
+@pytest.mark.parametrize("elapsed", [0, 30, 227, 600, 1234, 3600, 7200, 50_000])
+@pytest.mark.parametrize("percent", [None, 1, 50, 90, 95, 99, 99.9])
+def test_progress_never_lengthens_a_wait(elapsed, percent):
+    p = PollPolicy()
+    assert p.next_wait(elapsed, progress_percent=percent) <= p.next_wait(elapsed)
+    assert p.next_wait(elapsed) <= max(p.min_wait, p.fraction * elapsed)  # within the delay bound
+
+
+def test_prepare_does_not_load_the_aws_sdk():
+    import subprocess
+    import sys
+
+    code = "import sys, watcher.handlers.prepare; print('boto3' in sys.modules, 'botocore.session' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         env={"PYTHONPATH": "lambdas", "PATH": "/usr/bin"})
+    assert out.stdout.split() == ["False", "False"]

@@ -8,9 +8,10 @@ is worth retrying. 4xx errors never are; throttling, timeouts and 5xx are.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import botocore.exceptions
+if TYPE_CHECKING:
+    import botocore.exceptions
 
 
 class WatchError(Exception):
@@ -93,7 +94,7 @@ class ErrorRule:
 
 
 # Every error shape the two services document for the operations we call, and the other
-# errors NEPTUNE.md lists. tests/test_errors.py checks this table covers the botocore models.
+# errors NEPTUNE.md lists. tests/test_handlers.py checks this table covers the botocore models.
 LOADER_ERRORS: dict[str, ErrorRule] = {
     "BadRequestException": ErrorRule(400, NeptuneBadRequest),
     "ConstraintViolationException": ErrorRule(400, NeptuneBadRequest),
@@ -162,6 +163,8 @@ def from_client_error(service: str, err: botocore.exceptions.ClientError) -> Wat
 
 def translate(service: str, exc: Exception) -> WatchError:
     """Any exception raised by a botocore call, as a named error."""
+    import botocore.exceptions  # here, so that code that never calls AWS does not load botocore
+
     if isinstance(exc, WatchError):
         return exc
     if isinstance(exc, botocore.exceptions.ClientError):

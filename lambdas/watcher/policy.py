@@ -59,11 +59,14 @@ class PollPolicy:
         wait = self.base_wait(elapsed)
         eta = estimate_remaining(progress_percent, progress_elapsed if progress_elapsed is not None else elapsed)
         if eta is not None and eta < wait:
-            # Wake up just after the estimated end, but not absurdly often.
-            wait = max(eta + 1.0, min(self.min_wait, wait))
-        if until_deadline is not None:
-            wait = min(wait, max(until_deadline, 0.0))
-        return max(1, math.ceil(wait))
+            # Wake up just after the estimated end, but not absurdly often, and never later
+            # than the time-based wait would have.
+            wait = min(wait, max(eta + 1.0, float(self.min_wait)))
+        if until_deadline is not None and until_deadline < wait:
+            # Land on (not just before) the deadline, so the next poll can call the timeout.
+            return max(1, math.ceil(until_deadline))
+        # Whole seconds for the Wait state, rounded down so rounding never lengthens a wait.
+        return max(1, math.floor(wait))
 
 
 def estimate_remaining(percent: float | None, elapsed: float) -> float | None:

@@ -18,7 +18,7 @@ import copy
 import json
 from typing import Any
 
-from . import clock, neptune, normalize
+from . import clock, normalize
 from .errors import (
     ConfigurationError,
     GraphNotAllowed,
@@ -132,6 +132,8 @@ def _per_page(w: dict[str, Any]) -> int:
 
 def fetch(kind: str, job_id: str, *, errors_page: int | None, per_page: int) -> dict[str, Any]:
     """Exactly one status call; the normalised view of its answer."""
+    from . import neptune  # boto3: not needed by prepare, which shares this module
+
     if kind == "loader":
         params: dict[str, Any] = {"loadId": job_id}
         if errors_page is not None:
@@ -279,6 +281,8 @@ def _collect_errors(w: dict[str, Any]) -> dict[str, Any]:
 
 def cancel(watch: dict[str, Any]) -> dict[str, Any]:
     """Cancel the job (after the timeout, with cancelOnTimeout); the next step confirms it."""
+    from . import neptune
+
     w = copy.deepcopy(watch)
     kind, job_id = w["job"]["kind"], w["job"]["id"]
     call = {

@@ -1,0 +1,792 @@
+"""Polling benchmark: our adaptive poll policy against fixed-interval loops, on one trace set.
+
+    .venv/bin/python bench/polling.py [--jobs 300] [--seed 20261124] [--no-runtime]
+
+1. A seeded, reproducible trace set: jobs of all three kinds in equal thirds, outcomes drawn
+   85% success / 10% failure / 5% cancelled, the time to the terminal status log-uniform
+   from 1 minute to 48 hours, Neptune Analytics jobs reporting ``progressPercentage`` (roughly
+   linear in the job's *planned* duration, with noise; a failing or cancelled job stops
+   progressing when it stops). Each trace is an emulator timeline (CONTRACT.md section 3), so
+   the very same trace can be played back on the local runtime.
+2. Every policy is simulated in virtual time over every trace. Our policy is the real
+   ``PollPolicy.next_wait`` called as ``watcher/watch.py`` calls it; the fixed loops poll at
+   0, k, 2k, ... All policies follow the watch's continue-as-new rule (after 1,000 polls or
+   24 h in one execution, the next execution polls at once).
+3. Billed transitions per poll and the fixed overhead per watch are measured on the local
+   runtime (the deployed ASL on moto); a sample of traces is replayed there and its polls and
+   detection delay are compared with the simulation.
+
+The last line is ``polls_vs_fixed30=<ratio> slo_met=<percent>``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import bisect
+import contextlib
+import io
+import math
+import os
+import random
+import statistics
+import sys
+import time
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+for _p in (str(REPO / "lambdas"), str(REPO)):
+    if _p not in sys.path:
+        sys.path.insert(0, _p)
+
+from _common import code_version  # noqa: E402 - bench/ is on sys.path when run as a script
+from watcher.policy import PollPolicy  # noqa: E402
+from watcher.settings import Settings  # noqa: E402
+
+PRICE_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, USD (NEPTUNE.md)
+MIN_DURATION = 60.0
+MAX_DURATION = 48 * 3600.0
+OUTCOME_WEIGHTS = (("success", 0.85), ("failure", 0.10), ("cancelled", 0.05))
+KINDS = ("loader", "import", "export")
+FIXED_INTERVALS = (2, 30, 60, 300)
+LOADER_FAILURES = (
+    "LOAD_FAILED",
+    "LOAD_CANCELLED_DUE_TO_ERRORS",
+    "LOAD_UNEXPECTED_ERROR",
+    "LOAD_S3_READ_ERROR",
+    "LOAD_DATA_DEADLOCK",
+)
+#: Continuation cost read from statemachines/watch.asl.json, used only when the local runtime
+#: cannot run a continuation: parent ContinueAsNewExecution, End, Succeeded; child Wrap,
+#: Prepare, IsContinuation (6 states), minus the Wait the continuation's first poll skips.
+ASL_CONTINUATION_EXTRA = 5
+#: Per poll: WaitBeforePoll, Poll, Route; per watch: Wrap, Prepare, IsContinuation,
+#: AcquireLock, Finalize, KeepFinal, PublishToSns, PublishToEventBridge, ShouldRelease,
+#: ReleaseLock, AnswerCaller, End, Succeeded/Failed (13), minus the Wait the first poll skips.
+ASL_BILLING = {"per_poll": 3.0, "overhead": 12.0, "residual": float("nan")}
+PNG = REPO / "docs" / "polling.png"
+
+
+# --- SLO ------------------------------------------------------------------------------------
+
+
+def slo_bound(runtime: float) -> float:
+    """Seconds within which the outcome must be published: max(15 s, min(5%, 3 min))."""
+    return max(15.0, min(0.05 * runtime, 180.0))
+
+
+# --- Traces ---------------------------------------------------------------------------------
+
+
+@dataclass
+class Trace:
+    index: int
+    kind: str
+    id: str
+    outcome: str  # success | failure | cancelled
+    end: int  # virtual second of the terminal status (the job starts with the watch, at 0)
+    planned: float  # planned duration (Analytics pace); == end for a successful job
+    timeline: list[dict[str, Any]]
+    ats: list[float] = field(default_factory=list)
+    percents: list[float | None] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        self.ats = [e["at"] for e in self.timeline]
+        if self.kind == "loader":
+            self.percents = [None] * len(self.timeline)
+        else:
+            # The emulator reports progressPercentage 0 unless the entry says otherwise.
+            self.percents = [
+                e.get("counters", {}).get("progressPercentage", 0) for e in self.timeline
+            ]
+
+    def at(self, t: float) -> int:
+        """Index of the entry the service reports at virtual second ``t``."""
+        return bisect.bisect_right(self.ats, t) - 1
+
+    def scenario(self) -> dict[str, Any]:
+        return {
+            "request": {"job": {"kind": self.kind, "id": self.id}, "timeoutSeconds": 7 * 86400},
+            "job": {"kind": self.kind, "id": self.id, "timeline": self.timeline},
+        }
+
+
+def _task_id(rng: random.Random) -> str:
+    return "t-" + "".join(rng.choice("abcdefghijklmnopqrstuvwxyz0123456789") for _ in range(10))
+
+
+def _outcome(rng: random.Random) -> str:
+    x = rng.random()
+    for name, weight in OUTCOME_WEIGHTS:
+        if x < weight:
+            return name
+        x -= weight
+    return OUTCOME_WEIGHTS[-1][0]
+
+
+def make_traces(n: int, seed: int) -> list[Trace]:
+    rng = random.Random(seed)
+    kinds = [KINDS[i % 3] for i in range(n)]
+    rng.shuffle(kinds)
+    traces = []
+    for i, kind in enumerate(kinds):
+        # Time to the terminal status, log-uniform; the services report whole seconds.
+        end = round(math.exp(rng.uniform(math.log(MIN_DURATION), math.log(MAX_DURATION))))
+        outcome = _outcome(rng)
+        if kind == "loader":
+            traces.append(_loader_trace(rng, i, end, outcome))
+        else:
+            traces.append(_analytics_trace(rng, i, kind, end, outcome))
+    return traces
+
+
+def _loader_trace(rng: random.Random, i: int, end: int, outcome: str) -> Trace:
+    load_id = "{:08x}-{:04x}-{:04x}-{:04x}-{:012x}".format(
+        *tuple(rng.getrandbits(b) for b in (32, 16, 16, 16, 48))
+    )
+    queued = round(end * rng.uniform(0.0, 0.15))
+    rate = rng.uniform(200, 5000)  # records per second
+    timeline: list[dict[str, Any]] = [{"at": 0, "status": "LOAD_IN_QUEUE"}]
+    steps = 10
+    for s in range(steps):
+        at = queued + round((end - queued) * s / steps)
+        if at >= end or (timeline and at <= timeline[-1]["at"]):
+            continue
+        timeline.append(
+            {
+                "at": at,
+                "status": "LOAD_IN_PROGRESS",
+                "counters": {"totalRecords": int(rate * (at - queued))},
+            }
+        )
+    final: dict[str, Any] = {"at": end, "counters": {"totalRecords": int(rate * (end - queued))}}
+    if outcome == "success":
+        final["status"] = "LOAD_COMPLETED"
+    elif outcome == "cancelled":
+        final["status"] = "LOAD_CANCELLED_BY_USER"
+    else:
+        final["status"] = rng.choice(LOADER_FAILURES)
+        final["counters"]["parsingErrors"] = rng.randint(1, 5)
+        final["errors"] = [
+            {
+                "code": "PARSING_ERROR",
+                "message": f"bad row {r}",
+                "file": "s3://bucket/v.csv",
+                "record": r,
+            }
+            for r in sorted(rng.sample(range(1, 100000), final["counters"]["parsingErrors"]))
+        ]
+    timeline.append(final)
+    return Trace(i, "loader", load_id, outcome, end, float(end), timeline)
+
+
+def _analytics_trace(rng: random.Random, i: int, kind: str, end: int, outcome: str) -> Trace:
+    # A failing / cancelled job stops part-way through the duration it would have taken.
+    planned = float(end) if outcome == "success" else end / rng.uniform(0.05, 0.95)
+    stop = end
+    if outcome == "cancelled":
+        stop = end - round(min(rng.uniform(5, 60), 0.5 * end))  # CANCELLING until `end`
+    work = "EXPORTING" if kind == "export" else "IMPORTING"
+    init = round(planned * rng.uniform(0.02, 0.10))
+    phases = [(0, "INITIALIZING")]
+    if kind == "import":
+        phases.append((init, "ANALYZING_DATA"))
+        init += round(planned * rng.uniform(0.02, 0.08))
+    phases.append((init, work))
+    shape = rng.uniform(0.8, 1.25)  # pace: <1 fast start, >1 slow start
+    noise = 2.0  # percentage points of jitter per report
+    report_every = max(10.0, (planned - init) / 100.0)
+    timeline: list[dict[str, Any]] = []
+    for at, status in phases:
+        if at < stop and (not timeline or at > timeline[-1]["at"]):
+            timeline.append({"at": at, "status": status, "counters": {"progressPercentage": 0}})
+    percent = 0
+    t = float(init) + report_every
+    while t < stop:
+        frac = (t - init) / max(planned - init, 1.0)
+        value = int(min(99, max(0, 100 * frac**shape + rng.gauss(0, noise))))
+        at = round(t)
+        if value > percent and at > timeline[-1]["at"]:
+            percent = value
+            timeline.append({"at": at, "status": work, "counters": {"progressPercentage": percent}})
+        t += report_every
+    if outcome == "success":
+        timeline.append({"at": end, "status": "SUCCEEDED", "counters": {"progressPercentage": 100}})
+    elif outcome == "cancelled":
+        if stop > timeline[-1]["at"]:
+            timeline.append(
+                {"at": stop, "status": "CANCELLING", "counters": {"progressPercentage": percent}}
+            )
+        timeline.append(
+            {"at": end, "status": "CANCELLED", "counters": {"progressPercentage": percent}}
+        )
+    else:
+        timeline.append(
+            {
+                "at": end,
+                "status": "FAILED",
+                "statusReason": "task failed",
+                "counters": {"progressPercentage": percent},
+                "errors": [
+                    {
+                        "code": "IMPORT_ERROR" if kind == "import" else "EXPORT_ERROR",
+                        "message": "worker lost",
+                    }
+                ],
+            }
+        )
+    return Trace(i, kind, _task_id(rng), outcome, end, planned, timeline)
+
+
+# --- Policies and the simulation ------------------------------------------------------------
+
+
+class Ours:
+    name = "ours (adaptive)"
+    label = "ours"
+
+    def __init__(self, cfg: Settings) -> None:
+        # As prepare() stores it in the watch and poll() reads it back.
+        self.policy = PollPolicy.from_dict(
+            PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict()
+        )
+
+    def wait(self, trace: Trace, t: float, entry: int) -> int:
+        # watch.poll(): progress_percent = view["progress"]["percent"] (None for the loader);
+        # progress_elapsed = view["counters"].get("timeElapsedSeconds"): the emulator (like the
+        # service) reports whole seconds the task has run, the loader has no such counter.
+        # until_deadline: the requests carry a 7-day timeout, longer than every trace, so the
+        # deadline never binds (None).
+        analytics = trace.kind != "loader"
+        return self.policy.next_wait(
+            t,
+            progress_percent=trace.percents[entry],
+            progress_elapsed=int(t) if analytics else None,
+            until_deadline=None,
+        )
+
+
+class Fixed:
+    def __init__(self, seconds: int) -> None:
+        self.seconds = seconds
+        self.name = f"fixed {seconds} s"
+        self.label = f"fixed {seconds}s"
+
+    def wait(self, trace: Trace, t: float, entry: int) -> int:
+        return self.seconds
+
+
+class TimeOnlyOptimum:
+    """Reference, not a contender: the fewest polls any policy that knows only the elapsed
+    time can make while meeting the bound for every whole-second end time."""
+
+    name = "time-only optimum (bound)"
+    label = "time-only optimum"
+
+    def wait(self, trace: Trace, t: float, entry: int) -> int:
+        # An end at t+1 (the earliest unseen) is detected after w-1 s; the bound grows with
+        # the runtime, so w = floor(bound(t+1)) + 1 is the longest safe wait.
+        return math.floor(slo_bound(t + 1)) + 1
+
+
+@dataclass
+class Result:
+    polls: int
+    delay: float
+    continuations: int
+
+
+def simulate(trace: Trace, policy: Any, cfg: Settings) -> Result:
+    t = 0.0
+    polls = gen_polls = continuations = 0
+    gen_started = 0.0
+    end = trace.end
+    fixed = policy.seconds if isinstance(policy, Fixed) else None
+    while True:
+        polls += 1
+        gen_polls += 1
+        if t >= end:
+            return Result(polls, t - end, continuations)
+        if (
+            gen_polls >= cfg.max_polls_per_execution
+            or t - gen_started >= cfg.max_seconds_per_execution
+        ):
+            continuations += 1  # a new execution polls at once
+            gen_polls, gen_started = 0, t
+            continue
+        t += fixed if fixed is not None else policy.wait(trace, t, trace.at(t))
+
+
+# --- Local runtime: billing calibration and the ASL check ----------------------------------
+
+
+def _quiet_run(scenario: dict[str, Any], timeout: float = 120) -> dict[str, Any]:
+    """One scenario on the local runtime (in a worker process); the figures we compare."""
+    from neptune_watch.runner import run_scenario
+    from neptune_watch.scenario import load_scenario
+
+    try:
+        with (
+            contextlib.redirect_stdout(io.StringIO()),
+            contextlib.redirect_stderr(io.StringIO()),
+            warnings.catch_warnings(),
+        ):
+            warnings.simplefilter("ignore")
+            rep = run_scenario(load_scenario(scenario), timeout=timeout)
+    except Exception as exc:  # the runtime is shared, moving code: report it, do not crash
+        return {"error": f"{type(exc).__name__}: {str(exc)[:160]}"}
+    out = rep.get("outcome") or {}
+    return {
+        "outcome": out.get("outcome"),
+        "statusReason": out.get("statusReason"),
+        "polls": out.get("polls"),
+        "generations": (out.get("watch") or {}).get("generations", 1),
+        "transitions": rep["transitions"],
+        "virtualSeconds": rep["virtualSeconds"],
+        "wallSeconds": rep["wallSeconds"],
+    }
+
+
+def pick_sample(traces: list[Trace]) -> list[Trace]:
+    """Two traces per kind nearest to fixed target lengths, plus a failed and a cancelled
+    Analytics job (chosen by length and kind, never by how a policy does on them)."""
+    targets = [
+        ("loader", None, 180),
+        ("loader", None, 3 * 3600),
+        ("import", None, 1200),
+        ("import", None, 5400),
+        ("export", None, 480),
+        ("export", None, 9000),
+        ("analytics", "failure", 3600),
+        ("analytics", "cancelled", 1800),
+    ]
+    chosen: list[Trace] = []
+    for kind, outcome, length in targets:
+        pool = [
+            tr
+            for tr in traces
+            if (tr.kind == kind or (kind == "analytics" and tr.kind != "loader"))
+            and (outcome is None or tr.outcome == outcome)
+            and tr not in chosen
+        ]
+        chosen.append(min(pool, key=lambda tr: abs(math.log(tr.end / length))))
+    return chosen
+
+
+#: One continue-as-new, measured: a 25-minute loader watch with a 10-minute execution limit.
+CONTINUATION_SCENARIO = {
+    "request": {"job": {"kind": "loader", "id": "calibrate-continuation"}, "timeoutSeconds": 86400},
+    "settings": {"maxSecondsPerExecution": 600},
+    "job": {
+        "kind": "loader",
+        "id": "calibrate-continuation",
+        "timeline": [
+            {"at": 0, "status": "LOAD_IN_QUEUE"},
+            {"at": 1500, "status": "LOAD_COMPLETED"},
+        ],
+    },
+}
+
+
+def start_runtime_runs(sample: list[Trace]) -> tuple[Any, list[Any]]:
+    """Submit the sample and the continuation calibration to two worker processes (each has
+    its own moto); the simulation runs meanwhile in this process."""
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
+    futures = [pool.submit(_quiet_run, CONTINUATION_SCENARIO, 90)]
+    futures += [
+        pool.submit(_quiet_run, tr.scenario()) for tr in sorted(sample, key=lambda tr: -tr.end)
+    ]
+    return pool, futures
+
+
+def finish_runtime_runs(
+    pool: Any, futures: list[Any], sample: list[Trace], cfg: Settings
+) -> tuple[list[dict[str, Any]], dict[str, Any]]:
+    results = [f.result() for f in futures]
+    pool.shutdown()
+    calibration, by_id = results[0], {}
+    for tr, rep in zip(sorted(sample, key=lambda tr: -tr.end), results[1:], strict=False):
+        by_id[tr.index] = rep
+    ours = Ours(cfg)
+    rows = []
+    for tr in sample:
+        rep = by_id[tr.index]
+        rows.append(
+            {
+                "trace": tr,
+                "sim": simulate(tr, ours, cfg),
+                "error": rep.get("error"),
+                "polls": rep.get("polls"),
+                "outcome": rep.get("outcome") or rep.get("error", "?").split(":")[0],
+                "delay": rep["virtualSeconds"] - tr.end
+                if "virtualSeconds" in rep
+                else float("nan"),
+                "transitions": rep.get("transitions"),
+                "wall": rep.get("wallSeconds", float("nan")),
+            }
+        )
+    # transitions = overhead + per_poll * polls: least squares over the runs that finished.
+    good = [r for r in rows if r["polls"] is not None]
+    billing: dict[str, Any]
+    if len({r["polls"] for r in good}) >= 2:
+        xs = [r["polls"] for r in good]
+        ys = [r["transitions"] for r in good]
+        per_poll, overhead = _fit(xs, ys)
+        residual = max(abs(y - (overhead + per_poll * x)) for x, y in zip(xs, ys, strict=False))
+        billing = {
+            "per_poll": per_poll,
+            "overhead": overhead,
+            "residual": residual,
+            "source": f"measured on {len(good)} runs",
+        }
+    else:
+        billing = dict(ASL_BILLING, source="counted from the ASL: too few local runs finished")
+    if calibration.get("outcome") == "SUCCEEDED" and calibration.get("generations", 1) > 1:
+        extra = (
+            calibration["transitions"]
+            - billing["overhead"]
+            - billing["per_poll"] * calibration["polls"]
+        ) / (calibration["generations"] - 1)
+        billing.update(
+            continuation_extra=extra,
+            continuation_source=(
+                f"measured: {calibration['generations'] - 1} continuations, {calibration['polls']} polls, "
+                f"{calibration['transitions']} transitions"
+            ),
+        )
+    else:
+        why = (
+            calibration.get("error")
+            or f"{calibration.get('outcome')}: {calibration.get('statusReason')}"
+        )
+        billing.update(
+            continuation_extra=ASL_CONTINUATION_EXTRA,
+            continuation_source=f"counted from the ASL; the local continuation run did not succeed ({why})",
+        )
+    return rows, billing
+
+
+def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
+    mx, my = statistics.fmean(xs), statistics.fmean(ys)
+    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sum(
+        (x - mx) ** 2 for x in xs
+    )
+    return slope, my - slope * mx
+
+
+def expected_over_distribution(policy: PollPolicy, points: int = 50_000) -> dict[str, float]:
+    """Mean polls per job when the time to the end is exactly log-uniform on [1 min, 48 h]
+    (midpoint rule in log time), for the time-only part of our policy, the time-only optimum
+    and the fixed 30 s loop: what the trace set's figures converge to."""
+
+    def schedule(wait: Any) -> list[float]:
+        ts, t = [0.0], 0.0
+        while t < MAX_DURATION:
+            t += wait(t)
+            ts.append(t)
+        return ts
+
+    schedules = {
+        "ours": schedule(lambda t: policy.next_wait(t)),
+        "opt": schedule(lambda t: math.floor(slo_bound(t + 1)) + 1),
+        "f30": schedule(lambda t: 30),
+    }
+    lo, hi = math.log(MIN_DURATION), math.log(MAX_DURATION)
+    totals = dict.fromkeys(schedules, 0.0)
+    for i in range(points):
+        end = math.exp(lo + (hi - lo) * (i + 0.5) / points)
+        for name, ts in schedules.items():
+            totals[name] += bisect.bisect_left(ts, end) + 1
+    return {name: total / points for name, total in totals.items()}
+
+
+# --- Report ---------------------------------------------------------------------------------
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Linear interpolation between closest ranks (numpy's default)."""
+    s = sorted(values)
+    pos = (len(s) - 1) * q / 100.0
+    lo = math.floor(pos)
+    hi = min(lo + 1, len(s) - 1)
+    return s[lo] + (s[hi] - s[lo]) * (pos - lo)
+
+
+def summarise(
+    traces: list[Trace], results: list[Result], billing: dict[str, Any]
+) -> dict[str, Any]:
+    n = len(traces)
+    polls = [r.polls for r in results]
+    delays = [r.delay for r in results]
+    met = [r.delay <= slo_bound(tr.end) for tr, r in zip(traces, results, strict=False)]
+    transitions = [
+        billing["overhead"]
+        + billing["per_poll"] * r.polls
+        + billing["continuation_extra"] * r.continuations
+        for r in results
+    ]
+    mean_tr = statistics.fmean(transitions)
+    return {
+        "polls_total": sum(polls),
+        "polls_mean": sum(polls) / n,
+        "polls_median": statistics.median(polls),
+        "transitions_mean": mean_tr,
+        "cost_per_1000": mean_tr * PRICE_PER_TRANSITION * 1000,
+        "delay_p50": percentile(delays, 50),
+        "delay_p99": percentile(delays, 99),
+        "delay_max": max(delays),
+        "slo_met": 100.0 * sum(met) / n,
+        "continuations": sum(r.continuations for r in results),
+        "misses": [(tr, r) for tr, r, ok in zip(traces, results, met, strict=False) if not ok],
+    }
+
+
+def fmt_s(seconds: float) -> str:
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    if seconds < 7200:
+        return f"{seconds / 60:.1f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def draw(summaries: list[tuple[Any, dict[str, Any]]], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.2, 4.6))
+    for policy, s in summaries:
+        x = s["polls_mean"]
+        p50, p99 = max(s["delay_p50"], 0.5), max(s["delay_p99"], 0.5)
+        ours = isinstance(policy, Ours)
+        bound = isinstance(policy, TimeOnlyOptimum)
+        color = "tab:red" if ours else ("tab:gray" if bound else "tab:blue")
+        ax.plot([x, x], [p50, p99], color=color, lw=1.5, alpha=0.7)
+        ax.scatter([x], [p50], color=color, marker="o", s=36, zorder=3)
+        ax.scatter([x], [p99], color=color, marker="^", s=44, zorder=3)
+        if ours:  # next to its p50 marker, clear of the time-only optimum beside it
+            anchor, offset, ha = (x, p50), (8, -10), "left"
+        elif bound:
+            anchor, offset, ha = (x, p50), (-8, -12), "right"
+        else:
+            anchor, offset, ha = (x, p99), (6, 4), "left"
+        ax.annotate(
+            f"{policy.label}\n{s['slo_met']:.1f}% in SLO",
+            anchor,
+            textcoords="offset points",
+            xytext=offset,
+            ha=ha,
+            fontsize=8,
+            color=color,
+            fontweight="bold" if ours else "normal",
+        )
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("polls per job (mean over the trace set, log)")
+    ax.set_ylabel("detection delay, s (log)")
+    ax.scatter([], [], color="k", marker="o", s=30, label="p50 delay")
+    ax.scatter([], [], color="k", marker="^", s=36, label="p99 delay")
+    ax.legend(loc="lower left", fontsize=8, frameon=False)
+    ax.set_title("Polls per job against detection delay (jobs 1 min to 48 h)", fontsize=10)
+    ax.grid(True, which="major", alpha=0.3)
+    x_values = [s["polls_mean"] for _, s in summaries]
+    ax.set_xlim(min(x_values) / 1.6, max(x_values) * 2.2)
+    ax.set_ylim(0.6, 600)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--jobs", type=int, default=300)
+    ap.add_argument("--seed", type=int, default=20261124)
+    ap.add_argument(
+        "--no-runtime",
+        action="store_true",
+        help="skip the local-runtime check (uses the ASL counts)",
+    )
+    ap.add_argument("--png", default=str(PNG))
+    args = ap.parse_args(argv)
+    started = time.perf_counter()
+    load_at_start = os.getloadavg()[0]
+    cfg = Settings()  # the deployment defaults
+
+    traces = make_traces(args.jobs, args.seed)
+    by_kind = {k: sum(tr.kind == k for tr in traces) for k in KINDS}
+    by_outcome = {o: sum(tr.outcome == o for tr in traces) for o, _ in OUTCOME_WEIGHTS}
+    ends = [tr.end for tr in traces]
+    print(f"code: {code_version()}")
+    print(
+        f"trace set: {len(traces)} jobs, seed {args.seed}; kinds {by_kind}; outcomes {by_outcome}"
+    )
+    print(
+        f"  time to terminal status: min {fmt_s(min(ends))}, median {fmt_s(statistics.median(ends))}, "
+        f"mean {fmt_s(statistics.fmean(ends))}, max {fmt_s(max(ends))}; "
+        f"Analytics progress reports per job: median "
+        f"{statistics.median(len(tr.timeline) for tr in traces if tr.kind != 'loader'):.0f}"
+    )
+    print(
+        f"  policy: {Ours(cfg).policy}; continue-as-new after {cfg.max_polls_per_execution} polls "
+        f"or {cfg.max_seconds_per_execution} s per execution"
+    )
+
+    sample = pick_sample(traces)
+    if not args.no_runtime:
+        pool, futures = start_runtime_runs(sample)
+
+    policies: list[Any] = [Ours(cfg), *(Fixed(k) for k in FIXED_INTERVALS), TimeOnlyOptimum()]
+    all_results = [[simulate(tr, policy, cfg) for tr in traces] for policy in policies]
+
+    rows: list[dict[str, Any]] = []
+    if args.no_runtime:
+        billing = dict(ASL_BILLING, source="counted from the ASL (--no-runtime)")
+        billing.update(
+            continuation_extra=ASL_CONTINUATION_EXTRA,
+            continuation_source="counted from the ASL (--no-runtime)",
+        )
+    else:
+        rows, billing = finish_runtime_runs(pool, futures, sample, cfg)
+    summaries = [
+        (p, summarise(traces, res, billing)) for p, res in zip(policies, all_results, strict=False)
+    ]
+    fixed30 = next(s for p, s in summaries if isinstance(p, Fixed) and p.seconds == 30)
+    ours = summaries[0][1]
+
+    print()
+    print(
+        f"billed transitions (deployed ASL, {billing['source']}): {billing['per_poll']:.2f} per poll "
+        f"(Wait -> Poll task -> Route choice) + {billing['overhead']:.2f} per watch outside the loop "
+        f"(fit residual {billing['residual']:.2f})"
+    )
+    print(
+        f"  + {billing['continuation_extra']:.2f} per continue-as-new ({billing['continuation_source']})"
+    )
+    print(
+        "  the fixed loops are priced as the same Wait -> Task -> Choice loop with the same per-poll, overhead and continuation figures"
+    )
+    print()
+    header = (
+        f"{'policy':<27}{'polls/job':>10}{'vs 30s':>8}{'transitions/job':>16}{'$ per 1k jobs':>14}"
+        f"{'delay p50':>11}{'delay p99':>11}{'max':>9}{'SLO met':>9}"
+    )
+    print(header)
+    print("-" * len(header))
+    for policy, s in summaries:
+        print(
+            f"{policy.name:<27}{s['polls_mean']:>10.1f}{s['polls_total'] / fixed30['polls_total']:>8.3f}"
+            f"{s['transitions_mean']:>16.1f}{s['cost_per_1000']:>14.2f}"
+            f"{s['delay_p50']:>9.1f} s{s['delay_p99']:>9.1f} s{s['delay_max']:>7.0f} s{s['slo_met']:>8.1f}%"
+        )
+    print(
+        "SLO: outcome published within max(15 s, min(5% of the job's runtime, 3 min)) of the terminal status; "
+        "delay = first poll at or after the end - the end; percentiles interpolated linearly"
+    )
+
+    # Where our polls go, by job length.
+    bands = [(60, 600), (600, 3600), (3600, 6 * 3600), (6 * 3600, 48 * 3600 + 1)]
+    ours_results = all_results[0]
+    f30_results = all_results[1 + FIXED_INTERVALS.index(30)]
+    opt_results = all_results[-1]
+    print()
+    print(
+        f"{'job length':<20}{'jobs':>6}{'ours polls/job':>16}{'fixed 30 s':>12}{'time-only opt.':>16}{'ours SLO met':>14}"
+    )
+    for lo, hi in bands:
+        idx = [i for i, tr in enumerate(traces) if lo <= tr.end < hi]
+        if not idx:
+            continue
+        met = sum(ours_results[i].delay <= slo_bound(traces[i].end) for i in idx)
+        print(
+            f"{fmt_s(lo) + ' - ' + fmt_s(min(hi, 48 * 3600)):<20}{len(idx):>6}"
+            f"{statistics.fmean(ours_results[i].polls for i in idx):>16.1f}"
+            f"{statistics.fmean(f30_results[i].polls for i in idx):>12.1f}"
+            f"{statistics.fmean(opt_results[i].polls for i in idx):>16.1f}"
+            f"{100.0 * met / len(idx):>13.1f}%"
+        )
+    analytics = [i for i, tr in enumerate(traces) if tr.kind != "loader"]
+    base = Ours(cfg).policy
+    no_progress = [_simulate_base(traces[i], base, cfg) for i in analytics]
+    print(
+        f"progress on Analytics jobs ({len(analytics)}): with the estimate {statistics.fmean(ours_results[i].polls for i in analytics):.1f} polls/job, "
+        f"delay p50 {percentile([ours_results[i].delay for i in analytics], 50):.1f} s; time-only part alone "
+        f"{statistics.fmean(r.polls for r in no_progress):.1f} polls/job, delay p50 {percentile([r.delay for r in no_progress], 50):.1f} s"
+    )
+    exp = expected_over_distribution(Ours(cfg).policy)
+    print(
+        f"expected over the duration distribution itself (quadrature, loader-like jobs, no "
+        f"continuations): polls per job ours {exp['ours']:.1f}, time-only optimum {exp['opt']:.1f}, "
+        f"fixed 30 s {exp['f30']:.1f}; ratio to fixed 30 s: ours {exp['ours'] / exp['f30']:.3f}, "
+        f"time-only optimum {exp['opt'] / exp['f30']:.3f}"
+    )
+    if ours["misses"]:
+        print(f"our SLO misses ({len(ours['misses'])}):")
+        for tr, r in ours["misses"]:
+            print(
+                f"  #{tr.index} {tr.kind} {tr.outcome} ran {fmt_s(tr.end)}: delay {r.delay:.0f} s > bound {slo_bound(tr.end):.0f} s"
+            )
+
+    if rows:
+        print()
+        print(
+            "local runtime check (the deployed ASL on moto, the same traces; two runs at a time):"
+        )
+        print(
+            f"  {'trace':<8}{'kind':<8}{'outcome':<10}{'length':>9}{'sim polls':>10}{'runtime polls':>14}"
+            f"{'sim delay':>10}{'runtime delay':>14}{'transitions':>12}{'wall':>7}  verdict"
+        )
+        mismatches = 0
+        for r in rows:
+            tr, sim = r["trace"], r["sim"]
+            ok = (
+                r["polls"] is not None
+                and abs(r["polls"] - sim.polls) <= 1
+                and abs(r["delay"] - sim.delay) <= 3
+            )
+            if r["error"]:
+                print(f"  #{tr.index} {tr.kind}: the local run failed: {r['error']}")
+            mismatches += not ok
+            print(
+                f"  #{tr.index:<7}{tr.kind:<8}{r['outcome']!s:<10}{fmt_s(tr.end):>9}{sim.polls:>10}{r['polls']!s:>14}"
+                f"{sim.delay:>8.0f} s{r['delay']:>12.0f} s{r['transitions']!s:>12}{r['wall']:>6.1f}s  "
+                f"{'match' if ok else 'MISMATCH'}"
+            )
+        print(f"  {len(rows) - mismatches}/{len(rows)} match (tolerance: 1 poll, 3 s)")
+
+    draw(summaries, Path(args.png))
+    try:
+        shown = Path(args.png).resolve().relative_to(REPO)
+    except ValueError:
+        shown = Path(args.png)
+    print()
+    print(f"picture: {shown}; bench time {time.perf_counter() - started:.1f} s")
+    print(
+        f"load average (1 min) at start {load_at_start:.2f}, at end {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
+    )
+    ratio = ours["polls_total"] / fixed30["polls_total"]
+    print(f"polls_vs_fixed30={ratio:.3f} slo_met={ours['slo_met']:.1f}")
+    return 0
+
+
+def _simulate_base(trace: Trace, policy: PollPolicy, cfg: Settings) -> Result:
+    """Our policy without the progress estimate (only to show what progress costs or saves)."""
+
+    class _Base:
+        def wait(self, tr: Trace, t: float, entry: int) -> int:
+            return policy.next_wait(t)
+
+    return simulate(trace, _Base(), cfg)
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "neptune-watch")
+    sys.exit(main())
