@@ -189,3 +189,10 @@ def test_closing_the_runtime_stops_what_still_runs():
     before = clock.now()
     time.sleep(0.2)
     assert clock.now() == before  # nothing advances it any more
+
+
+def test_execution_start_time_is_an_iso_string():
+    with LocalRuntime() as rt:
+        desc = _run(rt, {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}}, "start-time")
+        assert desc["status"] == "SUCCEEDED"
+        assert json.loads(desc["output"])["t"][:4].isdigit() and "T" in json.loads(desc["output"])["t"]

@@ -10,6 +10,10 @@ has a test per patch. The patches:
 4. A parent blocked on a child (``.sync`` polling loop, ``time.sleep`` in the callback service
    module) or on a task token (``CallbackEndpoint.wait``) is *idle* for the clock, and the
    ``.sync`` polling delay drops from 0.5 s to 10 ms of real time.
+5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
+   it is started, and the thread that evaluates its states (``threading`` in ``program``) is
+   the one whose sleeps and waits the clock sees; so is the worker thread a state with a
+   timeout runs in (``Thread`` in ``execute_state``), when a participant starts it.
 6. ``boto_client_for`` (``boto3`` in ``asl.utils.boto_client``) reuses one client per
    service and region instead of building a new one for every task (a speed-up only).
 7. The ``states`` optimized integration (``startExecution``, ``.sync:2``) and the ``aws-sdk``
@@ -17,16 +21,15 @@ has a test per patch. The patches:
    whose Step Functions members are camelCase, and hand back camelCase responses: parameters
    are matched to the operation's members and responses get Step Functions' PascalCase keys;
    a failed child's empty ``output`` is not parsed as JSON (``_sync2_api_output_of``).
-5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
-   it is started, and the thread that evaluates its states (``threading`` in ``program``) is
-   the one whose sleeps and waits the clock sees; so is the worker thread a state with a
-   timeout runs in (``Thread`` in ``execute_state``), when a participant starts it.
 8. ``StepFunctionsParserBackend.start_execution`` names an execution started without a name
    with a UUID, as Step Functions does (moto names it ``None``, so a second unnamed start of
    the same state machine, e.g. a second continuation or a second child of a parent, fails
    with ExecutionAlreadyExists).
 9. ``StepFunctionResponse.send_task_failure`` passes the ``cause`` on (moto drops it, so a
    parent waiting for a task token saw its task fail with no Cause).
+10. ``ExecutionWorker._get_evaluation_environment``: ``$$.Execution.StartTime`` is an ISO-8601
+   string, as in Step Functions (moto leaves a datetime there, which breaks any state that
+   copies it into its output).
 """
 
 from __future__ import annotations
@@ -185,6 +188,14 @@ def _send_task_failure(self: Any) -> Any:
     return EmptyResult()
 
 
+def _evaluation_environment(self: Any) -> Any:
+    env = _saved["ExecutionWorker._get_evaluation_environment"](self)
+    execution = env.states.context_object.context_object_data["Execution"]
+    if hasattr(execution.get("StartTime"), "isoformat"):
+        execution["StartTime"] = execution["StartTime"].isoformat()
+    return env
+
+
 def _clock() -> VirtualClock:
     return _active["clock"]
 
@@ -244,6 +255,7 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
                 "callback_service.delay": callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK,
                 "CallbackEndpoint.wait": CallbackEndpoint.wait,
                 "ExecutionWorker.start": ExecutionWorker.start,
+                "ExecutionWorker._get_evaluation_environment": ExecutionWorker._get_evaluation_environment,
                 "program.threading": program_module.threading,
                 "boto3": boto_client_module.boto3,
                 "execute_state.Thread": execute_state_module.Thread,
@@ -262,6 +274,7 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS  # type: ignore[misc]
         CallbackEndpoint.wait = _callback_wait  # type: ignore[method-assign]
         ExecutionWorker.start = _start  # type: ignore[method-assign]
+        ExecutionWorker._get_evaluation_environment = _evaluation_environment  # type: ignore[method-assign]
         program_module.threading = _ModuleShim(_real=threading, Thread=_adopting_thread)  # type: ignore[assignment]
         boto_client_module.boto3 = _ModuleShim(_real=_saved["boto3"], client=_cached_client)  # type: ignore[assignment]
         execute_state_module.Thread = _inheriting_thread  # type: ignore[assignment,misc]
@@ -286,6 +299,7 @@ def uninstall() -> None:
         callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = _saved["callback_service.delay"]  # type: ignore[misc]
         CallbackEndpoint.wait = _saved["CallbackEndpoint.wait"]  # type: ignore[method-assign]
         ExecutionWorker.start = _saved["ExecutionWorker.start"]  # type: ignore[method-assign]
+        ExecutionWorker._get_evaluation_environment = _saved["ExecutionWorker._get_evaluation_environment"]  # type: ignore[method-assign]
         program_module.threading = _saved["program.threading"]
         boto_client_module.boto3 = _saved["boto3"]
         execute_state_module.Thread = _saved["execute_state.Thread"]  # type: ignore[misc]
