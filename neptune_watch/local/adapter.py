@@ -34,6 +34,7 @@ has a test per patch. The patches:
 
 from __future__ import annotations
 
+import functools
 import threading
 import time as _real_time
 import uuid
@@ -128,18 +129,23 @@ def _pascal(value: Any) -> Any:
 
 def _match_members(task: Any, parameters: dict[str, Any]) -> dict[str, Any]:
     """``parameters`` with each top-level name spelled as the boto3 operation's member."""
-    import boto3
+    members = _members(task._get_boto_service_name(), task._get_boto_service_action())
+    return {members.get(k.lower(), k): v for k, v in parameters.items()}
+
+
+@functools.cache
+def _members(service: str, action: str) -> dict[str, str]:
+    """Lower-cased member name -> member name, for the input of ``service.action``."""
+    import botocore.session
     from botocore.exceptions import UnknownServiceError
 
     try:
-        model = boto3.session.Session().client(task._get_boto_service_name(), region_name="us-east-1").meta.service_model
-        operation = model.operation_model(
-            next(n for n in model.operation_names if _snake(n) == task._get_boto_service_action())
-        )
+        model = botocore.session.get_session().get_service_model(service)
+        name = next(n for n in model.operation_names if _snake(n) == action)
     except (UnknownServiceError, StopIteration):
-        return parameters
-    members = {m.lower(): m for m in operation.input_shape.members} if operation.input_shape else {}
-    return {members.get(k.lower(), k): v for k, v in parameters.items()}
+        return {}
+    shape = model.operation_model(name).input_shape
+    return {m.lower(): m for m in shape.members} if shape else {}
 
 
 def _snake(name: str) -> str:
