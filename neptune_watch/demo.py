@@ -37,9 +37,9 @@ def demo_scenario() -> dict[str, Any]:
         "jobs": [
             {"kind": "loader", "id": loader_ok, "timeline": [
                 {"at": 0, "status": "LOAD_IN_QUEUE"},
-                {"at": 2 * H, "status": "LOAD_IN_PROGRESS", "counters": {"totalRecords": 1_000}},
-                {"at": 3 * H, "status": "LOAD_IN_PROGRESS", "counters": {"totalRecords": 2_400_000}},
-                {"at": 5 * H, "status": "LOAD_COMPLETED", "counters": {"totalRecords": 4_800_000}},
+                {"at": 1 * H, "status": "LOAD_IN_PROGRESS", "counters": {"totalRecords": 1_000}},
+                {"at": 1.5 * H, "status": "LOAD_IN_PROGRESS", "counters": {"totalRecords": 2_400_000}},
+                {"at": 2.5 * H, "status": "LOAD_COMPLETED", "counters": {"totalRecords": 4_800_000}},
             ]},
             {"kind": "loader", "id": loader_bad, "timeline": [
                 {"at": 0, "status": "LOAD_IN_PROGRESS", "counters": {"totalRecords": 0}},
@@ -49,8 +49,8 @@ def demo_scenario() -> dict[str, Any]:
             {"kind": "import", "id": imp, "timeline": [
                 {"at": 0, "status": "INITIALIZING"},
                 {"at": 300, "status": "ANALYZING_DATA", "counters": {"progressPercentage": 0}},
-                *[{"at": 600 + i * 1000, "status": "IMPORTING", "counters": {"progressPercentage": 10 * i, "timeElapsedSeconds": 600 + i * 1000}} for i in range(10)],
-                {"at": 10_800, "status": "SUCCEEDED", "counters": {"progressPercentage": 100, "statementCount": 91_000_000}},
+                *[{"at": 600 + i * 480, "status": "IMPORTING", "counters": {"progressPercentage": 10 * i, "timeElapsedSeconds": 600 + i * 480}} for i in range(10)],
+                {"at": 5_400, "status": "SUCCEEDED", "counters": {"progressPercentage": 100, "statementCount": 91_000_000}},
             ]},
             {"kind": "export", "id": exp, "timeline": [
                 {"at": 0, "status": "INITIALIZING"},
@@ -62,7 +62,7 @@ def demo_scenario() -> dict[str, Any]:
             {"job": {"kind": "loader", "id": loader_ok}, "correlationId": "demo-queued-load"},
             {"job": {"kind": "loader", "id": loader_bad}, "correlationId": "demo-bad-rows", "maxErrors": 5},
             {"job": {"kind": "import", "id": imp}, "correlationId": "demo-import"},
-            {"job": {"kind": "export", "id": exp}, "correlationId": "demo-export", "timeoutSeconds": 2 * H, "cancelOnTimeout": True},
+            {"job": {"kind": "export", "id": exp}, "correlationId": "demo-export", "timeoutSeconds": 1 * H, "cancelOnTimeout": True},
         ],
     }
 

@@ -196,3 +196,19 @@ def test_execution_start_time_is_an_iso_string():
         desc = _run(rt, {"StartAt": "P", "States": {"P": {"Type": "Pass", "Parameters": {"t.$": "$$.Execution.StartTime"}, "End": True}}}, "start-time")
         assert desc["status"] == "SUCCEEDED"
         assert json.loads(desc["output"])["t"][:4].isdigit() and "T" in json.loads(desc["output"])["t"]
+
+
+def test_state_copies_are_deep_and_independent():
+    from datetime import datetime
+
+    value = {"a": [1, {"b": "c"}], "when": datetime(2026, 1, 1)}
+    copied = adapter._json_copy(value)
+    assert copied == value
+    copied["a"][1]["b"] = "changed"
+    assert value["a"][1]["b"] == "c"
+    assert copied["when"] == value["when"]  # non-JSON values still copy (via copy.deepcopy)
+    from moto.stepfunctions.parser.asl.eval import states
+
+    with LocalRuntime():
+        assert states.copy.deepcopy is adapter._json_copy
+    assert states.copy.deepcopy is not adapter._json_copy

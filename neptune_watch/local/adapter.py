@@ -30,10 +30,14 @@ has a test per patch. The patches:
 10. ``ExecutionWorker._get_evaluation_environment``: ``$$.Execution.StartTime`` is an ISO-8601
    string, as in Step Functions (moto leaves a datetime there, which breaks any state that
    copies it into its output).
+11. ``copy`` in the interpreter's state, path and task modules: it deep-copies the state for
+   every JSONPath read and every state's input; a copier for JSON values (falling back to ``copy.deepcopy`` for anything else) does
+   the same several times faster (a speed-up only).
 """
 
 from __future__ import annotations
 
+import copy as _real_copy
 import functools
 import threading
 import time as _real_time
@@ -44,9 +48,16 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.responses import EmptyResult
+from moto.stepfunctions.parser.asl.component.common.path import result_path as result_path_module
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+from moto.stepfunctions.parser.asl.component.common.string import (
+    string_expression as string_expression_module,
+)
 from moto.stepfunctions.parser.asl.component.program import program as program_module
 from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_module
+from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+    state_task_service as state_task_service_module,
+)
 from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
     state_task_service_callback as callback_service,
 )
@@ -59,6 +70,7 @@ from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state
 from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
     WaitFunction,
 )
+from moto.stepfunctions.parser.asl.eval import states as states_module
 from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
 from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
@@ -202,6 +214,28 @@ def _evaluation_environment(self: Any) -> Any:
     return env
 
 
+_ATOMS = (str, int, float, bool, type(None))
+_COPYING_MODULES = (
+    states_module,
+    string_expression_module,
+    result_path_module,
+    execute_state_module,
+    state_task_service_module,
+)
+
+
+def _json_copy(value: Any, memo: Any = None) -> Any:
+    """A deep copy of a JSON value; anything else goes to ``copy.deepcopy``."""
+    cls = type(value)
+    if cls in _ATOMS:
+        return value
+    if cls is dict:
+        return {k: _json_copy(v) for k, v in value.items()}
+    if cls is list:
+        return [_json_copy(v) for v in value]
+    return _real_copy.deepcopy(value)
+
+
 def _clock() -> VirtualClock:
     return _active["clock"]
 
@@ -283,6 +317,8 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         ExecutionWorker._get_evaluation_environment = _evaluation_environment  # type: ignore[method-assign]
         program_module.threading = _ModuleShim(_real=threading, Thread=_adopting_thread)  # type: ignore[assignment]
         boto_client_module.boto3 = _ModuleShim(_real=_saved["boto3"], client=_cached_client)  # type: ignore[assignment]
+        for module in _COPYING_MODULES:
+            module.copy = _ModuleShim(_real=_real_copy, deepcopy=_json_copy)
         execute_state_module.Thread = _inheriting_thread  # type: ignore[assignment,misc]
         StateTaskServiceSfn._eval_service_task = _service_task("sfn._eval_service_task")  # type: ignore[method-assign]
         StateTaskServiceSfn._normalise_response = _sfn_normalise_response  # type: ignore[method-assign]
@@ -308,6 +344,8 @@ def uninstall() -> None:
         ExecutionWorker._get_evaluation_environment = _saved["ExecutionWorker._get_evaluation_environment"]  # type: ignore[method-assign]
         program_module.threading = _saved["program.threading"]
         boto_client_module.boto3 = _saved["boto3"]
+        for module in _COPYING_MODULES:
+            module.copy = _real_copy
         execute_state_module.Thread = _saved["execute_state.Thread"]  # type: ignore[misc]
         StateTaskServiceSfn._eval_service_task = _saved["sfn._eval_service_task"]  # type: ignore[method-assign]
         StateTaskServiceSfn._normalise_response = _saved["sfn._normalise_response"]  # type: ignore[method-assign]
