@@ -55,6 +55,13 @@ Operation = Literal[
     "CancelImportTask",
     "GetExportTask",
     "CancelExportTask",
+    # start requests (CONTRACT.md section 4) and the list calls a retried start checks
+    "StartLoaderJob",
+    "ListLoaderJobs",
+    "StartImportTask",
+    "ListImportTasks",
+    "StartExportTask",
+    "ListExportTasks",
 ]
 
 #: botocore service name of each emulated operation.
@@ -65,6 +72,12 @@ OPERATION_SERVICE: dict[str, str] = {
     "CancelImportTask": "neptune-graph",
     "GetExportTask": "neptune-graph",
     "CancelExportTask": "neptune-graph",
+    "StartLoaderJob": "neptunedata",
+    "ListLoaderJobs": "neptunedata",
+    "StartImportTask": "neptune-graph",
+    "ListImportTasks": "neptune-graph",
+    "StartExportTask": "neptune-graph",
+    "ListExportTasks": "neptune-graph",
 }
 
 #: The fault "error" that means: hold the request, then drop the connection unanswered.
@@ -145,13 +158,29 @@ class TimelineEntry(_StrictModel):
 
 
 class JobSpec(_StrictModel):
-    """A job the emulated service knows, and how its status evolves."""
+    """A job the emulated service knows, and how its status evolves.
+
+    With ``start: true`` and no ``id``, the job does not exist until the first start call of its
+    kind (CONTRACT.md section 4) creates it: the emulator assigns its id, and the timeline's
+    ``at`` counts from that call.
+    """
 
     kind: JobKind
-    id: str = Field(min_length=1)
+    start: bool = False
+    id: str | None = Field(default=None, min_length=1, validate_default=True)
     timeline: list[TimelineEntry] = Field(min_length=1)
     graphId: str | None = DEFAULT_GRAPH_ID
     cancelDelaySeconds: float = Field(default=0, ge=0)
+
+    @field_validator("id")
+    @classmethod
+    def _id_unless_started(cls, job_id: str | None, info: ValidationInfo) -> str | None:
+        started = info.data.get("start") is True
+        if started and job_id is not None:
+            raise ValueError("a job with start: true has no id (the start call assigns it)")
+        if not started and job_id is None:
+            raise ValueError("required field is missing (or \"start\": true for a job a start request creates)")
+        return job_id
 
     @field_validator("timeline")
     @classmethod
@@ -200,6 +229,8 @@ class Scenario(_StrictModel):
     def _job_ids_are_unique(self) -> Scenario:
         seen: set[tuple[str, str]] = set()
         for job in self.all_jobs():
+            if job.id is None:  # created by a start call
+                continue
             key = (job.kind, job.id)
             if key in seen:
                 raise ValueError(f"two jobs are {job.kind} {job.id!r}: ids must be unique per kind")

@@ -871,11 +871,11 @@ def test_default_retry_config_does_not_resend_resource_not_found(
 @pytest.mark.parametrize(
     ("method", "path", "status", "code"),
     [
-        ("POST", "/loader", 400, "UnsupportedOperationException"),
-        ("GET", "/loader", 400, "UnsupportedOperationException"),
+        ("PUT", "/loader", 400, "UnsupportedOperationException"),  # POST / GET /loader: start / list
+        ("PATCH", "/loader", 400, "UnsupportedOperationException"),
         ("PUT", f"/loader/{LOAD_ID}", 400, "UnsupportedOperationException"),
         ("GET", f"/loader/{LOAD_ID}/extra", 400, "UnsupportedOperationException"),
-        ("POST", "/graphs/g-0123456789/importtasks", 400, "ValidationException"),
+        ("GET", "/graphs/g-0123456789/importtasks", 400, "ValidationException"),  # POST: StartImportTask
         ("PATCH", f"/importtasks/{IMPORT_ID}", 400, "ValidationException"),
         ("GET", "/", 404, "UnknownOperationException"),
         ("DELETE", "/nothing/here?x=1", 404, "UnknownOperationException"),

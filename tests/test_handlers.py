@@ -116,8 +116,9 @@ def test_every_documented_error_becomes_its_named_exception_after_one_call(neptu
 def test_error_table_covers_every_error_of_the_operations_we_call():
     session = botocore.session.get_session()
     for service, ops, table in (
-        ("neptunedata", ("GetLoaderJobStatus", "CancelLoaderJob"), E.LOADER_ERRORS),
-        ("neptune-graph", ("GetImportTask", "CancelImportTask", "GetExportTask", "CancelExportTask"), E.ANALYTICS_ERRORS),
+        ("neptunedata", ("GetLoaderJobStatus", "CancelLoaderJob", "StartLoaderJob", "ListLoaderJobs"), E.LOADER_ERRORS),
+        ("neptune-graph", ("GetImportTask", "CancelImportTask", "GetExportTask", "CancelExportTask",
+                           "StartImportTask", "ListImportTasks", "StartExportTask", "ListExportTasks"), E.ANALYTICS_ERRORS),
     ):
         model = session.get_service_model(service)
         for op in ops:

@@ -1,4 +1,4 @@
-"""The six Neptune calls neptune-watch makes. Each function is exactly one HTTP request.
+"""The Neptune calls neptune-watch makes. Each function is exactly one HTTP request.
 
 Every failure comes out as a named :class:`~watcher.errors.WatchError`.
 """
@@ -43,3 +43,31 @@ def get_export_task(task_id: str) -> dict[str, Any]:
 
 def cancel_export_task(task_id: str) -> dict[str, Any]:
     return _call("neptune-graph", clients.graph_client, "cancel_export_task", taskIdentifier=task_id)
+
+
+# --- start requests (helper `start`): the three start calls and the list calls that keep a
+# retried start from starting a second job (watcher/start.py) ---------------------------------
+
+
+def start_loader_job(**params: Any) -> dict[str, Any]:
+    return _call("neptunedata", clients.loader_client, "start_loader_job", **params)
+
+
+def list_loader_jobs(**params: Any) -> dict[str, Any]:
+    return _call("neptunedata", clients.loader_client, "list_loader_jobs", **params)
+
+
+def start_import_task(**params: Any) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "start_import_task", **params)
+
+
+def list_import_tasks(**params: Any) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "list_import_tasks", **params)
+
+
+def start_export_task(**params: Any) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "start_export_task", **params)
+
+
+def list_export_tasks(**params: Any) -> dict[str, Any]:
+    return _call("neptune-graph", clients.graph_client, "list_export_tasks", **params)

@@ -77,6 +77,9 @@ def _from_request(request: Any, error: Any) -> dict[str, Any]:
     req = request if isinstance(request, dict) else {}
     job = req.get("job") if isinstance(req.get("job"), dict) else None
     job_ref = {"kind": job.get("kind"), "id": job.get("id")} if job else None
+    start = req.get("start")  # helper `start`: a start request names its kind, and no id yet
+    if job_ref is None and isinstance(start, dict) and start.get("kind") in ("loader", "import", "export"):
+        job_ref = {"kind": start["kind"], "id": None}
     name, reason = _error_reason(error)
     outcome = Outcome.INVALID_REQUEST if name == "InvalidRequestError" else Outcome.ERROR
     corr = req.get("correlationId")
@@ -129,6 +132,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
         out["errorsTruncated"] = True  # the watch kept fewer error details than maxErrors asked for
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
+    if w.get("started"):  # helper `start`: a start request's start call (CONTRACT.md section 4)
+        out["started"] = w["started"]
     if w.get("cancel"):
         c = w["cancel"]
         out["cancellation"] = {

@@ -47,6 +47,10 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
 
     request = event.get("request")
+    if isinstance(request, dict) and "start" in request:  # helper `start`: a start request (start.py)
+        from .start import prepare_start
+
+        return prepare_start(event, execution_id=execution_id, cfg=cfg)
     if isinstance(request, dict) and RESUME_KEY in request:
         return resume(request[RESUME_KEY], execution_id)
     if isinstance(request, dict) and STARTED_BY in request:

@@ -60,7 +60,7 @@ class Clock:
 def loader_overall_status(job: JobState, entry: TimelineEntry, clock: Clock) -> dict[str, Any]:
     """``payload.overallStatus``: defaults, then the entry's counters."""
     overall: dict[str, Any] = {
-        "fullUri": INPUT_URI,
+        "fullUri": job.params.get("source", INPUT_URI),
         "runNumber": 1,
         "retryNumber": 0,
         "status": entry.status,
@@ -127,6 +127,7 @@ def import_task(job: JobState, entry: TimelineEntry, clock: Clock) -> dict[str, 
     """The GetImportTask output."""
     task: dict[str, Any] = _task_identity(job, entry)
     task.update(source=INPUT_URI, format="CSV", roleArn=ROLE_ARN, attemptNumber=1)
+    task.update({k: v for k, v in job.params.items() if k in _IMPORT_TOP_LEVEL})  # as started
     details: dict[str, Any] = {
         "status": entry.status,
         "startTime": clock.unix(job.started_at),
@@ -153,6 +154,7 @@ def export_task(job: JobState, entry: TimelineEntry, clock: Clock) -> dict[str, 
         destination=EXPORT_URI,
         kmsKeyIdentifier=KMS_KEY_ARN,
     )
+    task.update({k: v for k, v in job.params.items() if k in _EXPORT_TOP_LEVEL})  # as started
     details: dict[str, Any] = {
         "startTime": clock.unix(job.started_at),
         "timeElapsedSeconds": clock.elapsed(job, entry),

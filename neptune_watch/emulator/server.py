@@ -18,7 +18,7 @@ from socketserver import TCPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qs, unquote, urlsplit
 
-from neptune_watch.emulator import render
+from neptune_watch.emulator import render, starts
 from neptune_watch.emulator.replies import (
     HOLD,
     NEPTUNE_GRAPH,
@@ -86,7 +86,24 @@ _OPERATIONS = {
 _NOUNS = {"loader": "load", "import": "import task", "export": "export task"}
 
 
+# Start and list calls (helper `start`): collection routes of the botocore models.
+_COLLECTIONS = {
+    ("POST", "/loader"): ("StartLoaderJob", "loader"),
+    ("GET", "/loader"): ("ListLoaderJobs", "loader"),
+    ("GET", "/importtasks"): ("ListImportTasks", "import"),
+    ("POST", "/exporttasks"): ("StartExportTask", "export"),
+    ("GET", "/exporttasks"): ("ListExportTasks", "export"),
+}
+_START_IMPORT_PATH = re.compile(r"^/graphs/([^/]+)/importtasks$")
+
+
 def _match_route(method: str, path: str) -> _Route | None:
+    if (method, path) in _COLLECTIONS:
+        operation, kind = _COLLECTIONS[(method, path)]
+        return _Route(operation=operation, kind=kind, resource_id="")
+    start_import = _START_IMPORT_PATH.match(path)
+    if start_import is not None and method == "POST":
+        return _Route(operation="StartImportTask", kind="import", resource_id=unquote(start_import.group(1)))
     found = _RESOURCE_PATH.match(path)
     if found is None:
         return None
@@ -157,6 +174,7 @@ class NeptuneEmulator:
         self._clock = clock or self._real_clock
         self._faults = list(faults)
         self._jobs: dict[tuple[str, str], JobState] = {}
+        self._to_start: list[JobSpec] = []  # "start": true jobs, created by the start calls
         self._lock = threading.Lock()
         self._port = port
         self._started_at: float | None = None
@@ -220,6 +238,10 @@ class NeptuneEmulator:
 
     def add_job(self, job: JobSpec) -> None:
         """Make the service know one more job (ids are unique per kind)."""
+        if job.start:
+            with self._lock:
+                self._to_start.append(job)
+            return
         key = (job.kind, job.id)
         with self._lock:
             if key in self._jobs:
@@ -238,7 +260,7 @@ class NeptuneEmulator:
 
     # --- request handling -----------------------------------------------------------------
 
-    def handle(self, method: str, target: str) -> Reply:
+    def handle(self, method: str, target: str, body: bytes = b"") -> Reply:
         """Answer one HTTP request (``target`` is the path with its query string)."""
         now = self._clock()
         split = urlsplit(target)
@@ -252,8 +274,11 @@ class NeptuneEmulator:
             self.calls[operation] += 1
             fault = self._fault_for(operation, self.calls[operation])
             if fault is not None:
+                if fault.error == TIMEOUT_FAULT and route.operation.startswith("Start"):
+                    # The start went through, but its answer is lost: did it start? (it did)
+                    self._answer(route, query, render.Clock(now, self.epoch), body)
                 return self._fault_reply(fault, self.calls[operation])
-            return self._answer(route, query, render.Clock(now, self.epoch))
+            return self._answer(route, query, render.Clock(now, self.epoch), body)
 
     def crash_reply(self, method: str, target: str) -> Reply:
         """What to answer when answering failed unexpectedly: a 500 of the right service."""
@@ -283,7 +308,13 @@ class NeptuneEmulator:
         message = f"injected fault: {fault.error} on call {call} of {fault.operation}"
         return service_error(OPERATION_SERVICE[fault.operation], fault.error, message)
 
-    def _answer(self, route: _Route, query: dict[str, str], clock: render.Clock) -> Reply:
+    def _answer(self, route: _Route, query: dict[str, str], clock: render.Clock, body: bytes = b"") -> Reply:
+        if route.operation.startswith("Start"):
+            return self._start(route, clock, body)
+        if route.operation == "ListLoaderJobs":
+            return starts.list_loads(list(self._jobs.values()), query, clock.now)
+        if route.operation in ("ListImportTasks", "ListExportTasks"):
+            return starts.list_tasks(route.kind, list(self._jobs.values()), query, clock)
         if route.operation == "GetLoaderJobStatus":
             return self._get_load(route, query, clock)
         if route.operation == "CancelLoaderJob":
@@ -291,6 +322,30 @@ class NeptuneEmulator:
         if route.operation.startswith("Get"):
             return self._get_task(route, clock)
         return self._cancel_task(route, clock)
+
+    def _start(self, route: _Route, clock: render.Clock, body: bytes) -> Reply:
+        """A start call: the first scripted ``"start": true`` job of the kind begins now."""
+        try:
+            params = starts.parse_start(route.operation, body, {"graphIdentifier": route.resource_id})
+            if route.kind == "loader":
+                starts.refuse_concurrent_load(list(self._jobs.values()), params, clock.now)
+        except starts.StartRefused as refused:
+            return refused.reply
+        index = next((i for i, spec in enumerate(self._to_start) if spec.kind == route.kind), None)
+        spec = self._to_start.pop(index) if index is not None else starts.default_spec(route.kind)
+        if "graphIdentifier" in params:
+            spec = spec.model_copy(update={"graphId": params["graphIdentifier"]})
+        job = JobState.started(spec, starts.new_id(route.kind), clock.now, params)
+        self._jobs[(job.kind, job.spec.id)] = job
+        entry = job.current(clock.now)
+        if entry is None:  # the timeline starts later: report its first status from now on
+            entry = job.entries[0]
+        return starts.start_answer(job, entry, clock)
+
+    def started_jobs(self) -> list[dict[str, Any]]:
+        """The jobs start calls created, in order (kind, id, parameters)."""
+        with self._lock:
+            return [{"kind": j.kind, "id": j.spec.id, "params": dict(j.params)} for j in self._jobs.values() if j.spec.start]
 
     def _visible(self, route: _Route, now: float) -> tuple[JobState, TimelineEntry] | None:
         job = self._jobs.get((route.kind, route.resource_id))
@@ -391,10 +446,10 @@ class _Handler(BaseHTTPRequestHandler):
         """No per-request logging."""
 
     def _serve(self) -> None:
-        self._drain_body()
+        body = self._drain_body()
         emulator = self.server.emulator
         try:
-            reply = emulator.handle(self.command, self.path)
+            reply = emulator.handle(self.command, self.path, body)
         except Exception:
             reply = emulator.crash_reply(self.command, self.path)
         self.close_connection = True
@@ -403,13 +458,14 @@ class _Handler(BaseHTTPRequestHandler):
             return
         self._write(reply)
 
-    def _drain_body(self) -> None:
+    def _drain_body(self) -> bytes:
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
-            return
+            return b""
         if length > 0:
-            self.rfile.read(min(length, _MAX_DRAINED_BODY))
+            return self.rfile.read(min(length, _MAX_DRAINED_BODY))
+        return b""
 
     def _write(self, reply: Reply) -> None:
         try:

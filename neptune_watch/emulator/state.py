@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from neptune_watch.scenario import JobSpec, TimelineEntry
 
@@ -44,10 +45,18 @@ class JobState:
     spec: JobSpec
     entries: list[TimelineEntry] = field(default_factory=list)
     cancelled_at: float | None = None
+    #: The parameters of the start call that created the job (empty for a scripted job).
+    params: dict[str, Any] = field(default_factory=dict)
 
     @classmethod
     def from_spec(cls, spec: JobSpec) -> JobState:
         return cls(spec=spec, entries=list(spec.timeline))
+
+    @classmethod
+    def started(cls, spec: JobSpec, job_id: str, now: float, params: dict[str, Any]) -> JobState:
+        """A job a start call created at ``now``: its timeline counts from the call."""
+        timeline = [entry.model_copy(update={"at": entry.at + now}) for entry in spec.timeline]
+        return cls(spec=spec.model_copy(update={"id": job_id}), entries=timeline, params=dict(params))
 
     @property
     def kind(self) -> str:

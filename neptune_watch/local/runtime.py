@@ -54,6 +54,10 @@ FUNCTIONS: dict[str, tuple[str, str]] = {
     "nw-import-cancel": ("watcher.handlers.import_cancel", "ImportCancelFunctionArn"),
     "nw-export-status": ("watcher.handlers.export_status", "ExportStatusFunctionArn"),
     "nw-export-cancel": ("watcher.handlers.export_cancel", "ExportCancelFunctionArn"),
+    # start requests (helper `start`)
+    "nw-loader-start": ("watcher.handlers.loader_start", "LoaderStartFunctionArn"),
+    "nw-import-start": ("watcher.handlers.import_start", "ImportStartFunctionArn"),
+    "nw-export-start": ("watcher.handlers.export_start", "ExportStartFunctionArn"),
 }
 
 # Scenario "settings" (camelCase) -> the environment variables the handlers read.
