@@ -28,7 +28,9 @@ silently falls back to a default. Schema (JSON, camelCase; defaults in brackets)
 ``loader``                  {"clusterEndpoint", "clusterResourceId", "port" [8182], "vpcId",
                             "availabilityZones", "privateSubnetIds",
                             "privateSubnetRouteTableIds" [optional], "securityGroupId"}
-``analytics``               {"graphEndpoint" [null], "allowedGraphIds" [[] = any graph]}
+``analytics``               {"graphEndpoint" [null], "allowedGraphIds" [[] = any graph],
+                            "passRoleArns" [[]: IAM role ARNs start requests may pass to
+                            StartImportTask / StartExportTask; none = no Analytics starts]}
 ``defaults``                {"timeoutSeconds" [86400], "cancelOnTimeout" [false],
                             "maxErrors" [10]}: request defaults
 ``pollPolicy``              {"minWaitSeconds" [12], "maxWaitSeconds" [175],
@@ -82,6 +84,7 @@ _RTB = re.compile(r"^rtb-[0-9a-f]{8,17}$")
 _SG = re.compile(r"^sg-[0-9a-f]{8,17}$")
 _AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
 _GRAPH_ID = re.compile(r"^g-[a-z0-9]{10}$")
+_ROLE_ARN = re.compile(r"^arn:aws[a-z-]*:iam::\d{12}:role/[\w+=,.@/-]{1,512}$")  # no wildcards
 _ARN = r"^arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}$"
 _TOPIC_ARN = re.compile(_ARN.format(service="sns", resource=r"[A-Za-z0-9_-]{1,256}(\.fifo)?"))
 _BUS_ARN = re.compile(_ARN.format(service="events", resource=r"event-bus/[A-Za-z0-9._/-]{1,256}"))
@@ -299,8 +302,9 @@ def _analytics(data: Any, path: str) -> AnalyticsProps:
         graphs = r.strings(
             "allowedGraphIds", _GRAPH_ID, 'expected g-[a-z0-9]{10} (or ["*"] for any graph)'
         )
+    pass_roles = r.strings("passRoleArns", _ROLE_ARN, "expected IAM role ARNs arn:aws:iam::<account>:role/<name>")
     r.done()
-    return AnalyticsProps(graph_endpoint=endpoint, allowed_graph_ids=graphs)
+    return AnalyticsProps(graph_endpoint=endpoint, allowed_graph_ids=graphs, pass_role_arns=pass_roles)
 
 
 def _defaults(data: Any, path: str) -> WatchDefaults:

@@ -49,6 +49,10 @@ class AnalyticsProps:
     """Override of the regional ``neptune-graph`` endpoint (``NEPTUNE_GRAPH_ENDPOINT``)."""
     allowed_graph_ids: tuple[str, ...] = ()
     """Graphs whose tasks may be watched (``ALLOWED_GRAPH_IDS``); empty means any graph."""
+    pass_role_arns: tuple[str, ...] = ()
+    """IAM roles a start request may hand to Neptune Analytics (``roleArn`` of StartImportTask /
+    StartExportTask; ``iam:PassRole`` is granted for these only, ``PASS_ROLE_ARNS``); empty means
+    Analytics start requests are refused."""
 
 
 @dataclass(frozen=True, kw_only=True)

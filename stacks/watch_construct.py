@@ -51,6 +51,7 @@ from .config import (
     REQUEST_DETAIL_TYPE,
 )
 from .props import AnalyticsProps, EventBusProps, LoaderProps, PollPolicy, TopicProps, WatchDefaults
+from .start_grants import START_ACTIONS, grant_start
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CODE_PATH = REPO_ROOT / "lambdas"
@@ -113,6 +114,13 @@ FUNCTION_SPECS: tuple[FunctionSpec, ...] = (
                  "ExportStatusFunctionArn", "analytics", "neptune-watch: one GetExportTask call"),
     FunctionSpec("export_cancel", "ExportCancelFunction", "watcher.handlers.export_cancel.handler",
                  "ExportCancelFunctionArn", "analytics", "neptune-watch: CancelExportTask"),
+    # start requests (helper `start`; IAM in start_grants.py)
+    FunctionSpec("loader_start", "LoaderStartFunction", "watcher.handlers.loader_start.handler",
+                 "LoaderStartFunctionArn", "loader", "neptune-watch: StartLoaderJob (a start request)"),
+    FunctionSpec("import_start", "ImportStartFunction", "watcher.handlers.import_start.handler",
+                 "ImportStartFunctionArn", "analytics", "neptune-watch: StartImportTask (a start request)"),
+    FunctionSpec("export_start", "ExportStartFunction", "watcher.handlers.export_start.handler",
+                 "ExportStartFunctionArn", "analytics", "neptune-watch: StartExportTask (a start request)"),
 )  # fmt: skip
 
 # The one Neptune action each Neptune-calling function needs.
@@ -295,10 +303,13 @@ class NeptuneWatch(Construct):
             "MAX_SECONDS_PER_EXECUTION": str(props.poll_policy.max_seconds_per_execution),
         }
         analytics_env: dict[str, str] = {}
+        # start requests are validated in prepare: the graphs and roles they may use
+        prepare_env["PASS_ROLE_ARNS"] = ",".join(props.analytics.pass_role_arns)
         if props.analytics.graph_endpoint:
             analytics_env["NEPTUNE_GRAPH_ENDPOINT"] = props.analytics.graph_endpoint
         if props.analytics.allowed_graph_ids:
             analytics_env["ALLOWED_GRAPH_IDS"] = ",".join(props.analytics.allowed_graph_ids)
+            prepare_env["ALLOWED_GRAPH_IDS"] = analytics_env["ALLOWED_GRAPH_IDS"]
 
         loader = props.loader
         loader_env: dict[str, str] = {}
@@ -433,6 +444,7 @@ class NeptuneWatch(Construct):
             self.function_roles[key].add_to_principal_policy(
                 iam.PolicyStatement(actions=[action], resources=[resources[kind]])
             )
+        grant_start(self, self.function_roles, resources, props)  # start requests (start_grants.py)
 
     # --- topic, bus, table ------------------------------------------------------------
 
@@ -718,7 +730,7 @@ class NeptuneWatch(Construct):
                     applies_to=["Resource::*"],
                 ),
             ]
-            if key in NEPTUNE_ACTIONS:
+            if key in NEPTUNE_ACTIONS or key in START_ACTIONS:
                 kind = key.split("_", 1)[0]
                 if kind in self.neptune_resources:
                     suppressions.append(

@@ -44,6 +44,7 @@ ALARM_TOPIC = "arn:aws:sns:us-east-1:123456789012:ops-alarms"
 EXISTING_TOPIC = "arn:aws:sns:us-east-1:123456789012:outcomes"
 EXISTING_KEY = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
 BUS_ARN = "arn:aws:events:us-east-1:123456789012:event-bus/shared-bus"
+PASS_ROLE = "arn:aws:iam::123456789012:role/NeptuneAnalyticsImport"
 
 LOADER = LoaderProps(
     cluster_endpoint=ENDPOINT,
@@ -96,7 +97,9 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
             props=NeptuneWatchProps(
                 loader=LOADER,
                 analytics=AnalyticsProps(
-                    graph_endpoint="https://graph.local:8443", allowed_graph_ids=("g-abcdefghij",)
+                    graph_endpoint="https://graph.local:8443",
+                    allowed_graph_ids=("g-abcdefghij",),
+                    pass_role_arns=(PASS_ROLE,),
                 ),
                 defaults=WatchDefaults(timeout_seconds=7200, cancel_on_timeout=True, max_errors=25),
                 poll_policy=PollPolicy(
@@ -150,8 +153,8 @@ def _sm_grants(built: Built) -> set[tuple[str, str]]:
 # --- functions ------------------------------------------------------------------------
 
 
-def test_eight_functions_with_the_expected_handlers(full: Built) -> None:
-    full.template.resource_count_is("AWS::Lambda::Function", 8)
+def test_eleven_functions_with_the_expected_handlers(full: Built) -> None:
+    full.template.resource_count_is("AWS::Lambda::Function", 11)  # 8 + the three start functions
     assert set(_functions(full)) == set(HANDLERS)
     assert set(full.watch.functions) == {s.key for s in FUNCTION_SPECS}
 
@@ -189,7 +192,7 @@ def test_layer_version_and_arn_are_configurable(tmp_path: Path) -> None:
 
 def test_every_log_group_has_retention(full: Built) -> None:
     groups = h.resources(full.json, "AWS::Logs::LogGroup")
-    assert len(groups) == 9  # eight functions + the state machine
+    assert len(groups) == 12  # eleven functions + the state machine
     for group in groups.values():
         assert group["Properties"]["RetentionInDays"] == 14
     for _, fn in _functions(full).values():
@@ -223,7 +226,10 @@ def test_environment_variables(full: Built) -> None:
             assert env["NEPTUNE_ENDPOINT"] == f"https://{ENDPOINT}:8182"
         else:
             assert "NEPTUNE_ENDPOINT" not in env
-        if handler in ANALYTICS_HANDLERS:
+        if handler == PREPARE:  # validates start requests: allowed graphs and pass roles
+            assert env["ALLOWED_GRAPH_IDS"] == "g-abcdefghij"
+            assert "NEPTUNE_GRAPH_ENDPOINT" not in env
+        elif handler in ANALYTICS_HANDLERS:
             assert env["ALLOWED_GRAPH_IDS"] == "g-abcdefghij"
             assert env["NEPTUNE_GRAPH_ENDPOINT"] == "https://graph.local:8443"
         else:
@@ -240,6 +246,8 @@ def test_environment_variables(full: Built) -> None:
         "WAIT_FRACTION": "0.1",
         "MAX_POLLS_PER_EXECUTION": "900",
         "MAX_SECONDS_PER_EXECUTION": "43200",
+        "ALLOWED_GRAPH_IDS": "g-abcdefghij",
+        "PASS_ROLE_ARNS": PASS_ROLE,
     }
 
 
@@ -288,6 +296,23 @@ def test_each_function_role_has_exactly_its_neptune_action(full: Built) -> None:
         },
         PREPARE: set(),
         "watcher.handlers.finalize.handler": set(),
+        # start requests: start, and the list / get calls that keep a retried start from starting twice
+        "watcher.handlers.loader_start.handler": {
+            (action, f"{partition}:neptune-db:{where}:{CLUSTER_ID}/*")
+            for action in ("neptune-db:StartLoaderJob", "neptune-db:ListLoaderJobs", "neptune-db:GetLoaderJobStatus")
+        },
+        "watcher.handlers.import_start.handler": {
+            (action, resource)
+            for action in ("neptune-graph:StartImportTask", "neptune-graph:ListImportTasks", "neptune-graph:GetImportTask")
+            for resource in (f"{partition}:neptune-graph:{where}:import-task/*",
+                             f"{partition}:neptune-graph:{where}:graph/g-abcdefghij")
+        },
+        "watcher.handlers.export_start.handler": {
+            (action, resource)
+            for action in ("neptune-graph:StartExportTask", "neptune-graph:ListExportTasks", "neptune-graph:GetExportTask")
+            for resource in (f"{partition}:neptune-graph:{where}:export-task/*",
+                             f"{partition}:neptune-graph:{where}:graph/g-abcdefghij")
+        },
     }
     for handler, (_, fn) in _functions(full).items():
         granted = h.grants(h.statements_of_role(full.json, h.function_role_id(fn)))
@@ -312,6 +337,32 @@ def test_each_function_role_has_exactly_its_neptune_action(full: Built) -> None:
             assert managed == [], (
                 "no AWSLambdaBasicExecutionRole: logging is granted on the log group only"
             )
+
+
+@pytest.mark.parametrize("variant", ["full", "minimal"])
+def test_pass_role_only_for_the_configured_roles_and_only_to_neptune_analytics(variants: dict[str, Built], variant: str) -> None:
+    """iam:PassRole is granted to the Analytics start functions for analytics.passRoleArns only,
+    with iam:PassedToService = neptune-graph.amazonaws.com (the condition the Service Authorization
+    Reference lists for StartImportTask: https://docs.aws.amazon.com/service-authorization/latest/
+    reference/list_amazonneptuneanalytics.html); never to anything else, never on "*"."""
+    built = variants[variant]
+    passing: dict[str, list[dict[str, Any]]] = {}
+    for handler, (_, fn) in _functions(built).items():
+        for st in h.statements_of_role(built.json, h.function_role_id(fn)):
+            if "iam:PassRole" in h.as_list(st["Action"]):
+                passing.setdefault(handler, []).append(st)
+    for rid, st in h.all_statements(built.json):
+        if "iam:PassRole" in h.as_list(st["Action"]):
+            assert h.as_list(st["Action"]) == ["iam:PassRole"], rid
+            assert "*" not in str(h.as_list(st["Resource"])), rid
+    if variant == "minimal":  # no passRoleArns: no PassRole at all (Analytics starts are refused)
+        assert passing == {}
+        return
+    assert set(passing) == {"watcher.handlers.import_start.handler", "watcher.handlers.export_start.handler"}
+    for statements in passing.values():
+        (st,) = statements
+        assert h.as_list(st["Resource"]) == [PASS_ROLE]
+        assert st["Condition"] == {"StringEquals": {"iam:PassedToService": "neptune-graph.amazonaws.com"}}
 
 
 @pytest.mark.parametrize("variant", ["full", "minimal", "bus_default", "topic"])
@@ -476,6 +527,7 @@ def test_definition_is_the_file_and_substitutions_match_its_placeholders(full: B
     assert placeholders(text) == {
         "PrepareFunctionArn", "FinalizeFunctionArn", "LoaderStatusFunctionArn", "LoaderCancelFunctionArn",
         "ImportStatusFunctionArn", "ImportCancelFunctionArn", "ExportStatusFunctionArn", "ExportCancelFunctionArn",
+        "LoaderStartFunctionArn", "ImportStartFunctionArn", "ExportStartFunctionArn",
         "TopicArn", "EventBusName", "EventSource", "LockTableName",
     }  # fmt: skip
     for spec in FUNCTION_SPECS:
@@ -657,7 +709,7 @@ def test_public_attributes(full: Built) -> None:
         "dead_letter_queue",
     ):
         assert getattr(w, name) is not None, name
-    assert len(w.functions) == 8
+    assert len(w.functions) == 11
     assert w.state_machine_name == SM_NAME
 
 

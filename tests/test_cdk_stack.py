@@ -268,7 +268,7 @@ def _reachable(asl: dict[str, Any]) -> set[str]:
     return seen
 
 
-@pytest.mark.parametrize("file_name", ["parent_sync", "parent_token"])
+@pytest.mark.parametrize("file_name", ["parent_sync", "parent_token", "parent_nightly_load"])
 def test_example_asl_is_well_formed(file_name: str) -> None:
     asl = json.loads((h.EXAMPLES / f"{file_name}.asl.json").read_text())
     assert _reachable(asl) == set(asl["States"]), "every state is reachable and every target exists"

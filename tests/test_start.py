@@ -232,3 +232,94 @@ def test_a_direct_start_event_starts_one_job_and_returns_its_id(neptune, lambda_
     with pytest.raises(InvalidRequestError, match=r"start\.format"):
         import_start.handler({**{k: v for k, v in IMPORT.items() if k != "kind"}, "format": "XML"}, lambda_context)
     assert neptune.calls == {"StartImportTask": 1}
+
+
+# --- the JSON Schemas ---------------------------------------------------------------------
+
+SCHEMAS = __import__("pathlib").Path(__file__).resolve().parents[1] / "schemas"
+
+
+def _schema(name: str) -> Any:
+    import json
+
+    import jsonschema
+
+    schema = json.loads((SCHEMAS / name).read_text())
+    jsonschema.Draft202012Validator.check_schema(schema)
+    return schema, jsonschema.Draft202012Validator(schema, format_checker=jsonschema.FormatChecker())
+
+
+def _from_model(shape: Any) -> dict[str, Any]:
+    """The JSON Schema of a botocore shape (what schemas/watch-request.schema.json must say)."""
+    t, meta, out = shape.type_name, shape.metadata, {}
+    if t == "string":
+        out["type"] = "string"
+        if getattr(shape, "enum", None):
+            out["enum"] = list(shape.enum)
+        out.update({k2: meta[k1] for k1, k2 in (("min", "minLength"), ("max", "maxLength")) if k1 in meta})
+        if "pattern" in meta:
+            out["pattern"] = f"^(?:{meta['pattern']})$"
+    elif t == "boolean":
+        out["type"] = "boolean"
+    elif t in ("integer", "long"):
+        out["type"] = "integer"
+        out.update({k2: meta[k1] for k1, k2 in (("min", "minimum"), ("max", "maximum")) if k1 in meta})
+    elif t == "list":
+        out.update(type="array", items=_from_model(shape.member))
+    elif t == "map":
+        out.update(type="object", additionalProperties=_from_model(shape.value))
+    else:
+        out.update(type="object", additionalProperties=False,
+                   properties={n: _from_model(s) for n, s in shape.members.items()})
+        if shape.required_members:
+            out["required"] = list(shape.required_members)
+    return out
+
+
+@pytest.mark.parametrize("kind", sorted(S.OPERATIONS))
+def test_the_request_schema_says_what_the_botocore_model_says(kind):
+    schema, _ = _schema("watch-request.schema.json")
+    shape = S.input_shape(kind)
+    defined = schema["$defs"][f"start_{kind}"]
+    assert set(defined["properties"]) - {"kind"} == S.accepted_fields(kind)
+    assert defined["required"] == ["kind", *shape.required_members]
+    for name in S.accepted_fields(kind):
+        assert defined["properties"][name] == _from_model(shape.members[name]), name
+
+
+@pytest.mark.parametrize(
+    ("request_body", "valid"),
+    [({"start": LOADER}, True), ({"start": IMPORT, "correlationId": "x"}, True), ({"start": EXPORT}, True),
+     ({"start": {**LOADER, "format": "xml"}}, False), ({"start": {**EXPORT, "tags": {"a": "b"}}}, False),
+     ({"start": {k: v for k, v in IMPORT.items() if k != "roleArn"}}, False),
+     ({"start": {**IMPORT, "graphIdentifier": "g-x"}}, False),
+     ({"start": LOADER, "job": {"kind": "loader", "id": "abc"}}, False), ({"start": {**LOADER, "kind": "query"}}, False)],
+)
+def test_the_request_schema_agrees_with_prepare_on_start_requests(request_body, valid):
+    _, validator = _schema("watch-request.schema.json")
+    assert validator.is_valid(request_body) is valid
+    event = {"request": copy.deepcopy(request_body), "functions": FUNCTIONS}
+    try:
+        prepare(event, execution_id="arn:exec:1", cfg=CFG)
+        prepared = True
+    except InvalidRequestError:
+        prepared = False
+    assert prepared is valid
+
+
+def test_outcomes_of_start_requests_match_the_outcome_schema(neptune, lambda_context):
+    from watcher.outcome import finalize
+
+    _, validator = _schema("outcome.schema.json")
+    neptune.start(faults=[{"operation": "StartExportTask", "calls": [1], "error": "ConflictException"}])
+    refused = export_start.handler({"watch": make_watch(EXPORT)}, lambda_context)["watch"]
+    started_w = loader_start.handler({"watch": make_watch(LOADER)}, lambda_context)["watch"]
+    started_w["result"] = {"outcome": "SUCCEEDED", "reason": None}
+    invalid_request = {"request": {"start": {**LOADER, "format": "xml"}},
+                       "error": {"Error": "InvalidRequestError", "Cause": "start.format: bad"}}
+    for state in ({"watch": refused}, {"watch": started_w}, invalid_request):
+        outcome = finalize({"state": state, "executionId": "arn:exec:1"})["outcome"]
+        errors = [e.message for e in validator.iter_errors(outcome)]
+        assert errors == [], errors
+    assert finalize({"state": {"watch": refused}})["outcome"]["job"] == {"kind": "export", "id": None}
+    assert finalize({"state": invalid_request})["outcome"]["job"] == {"kind": "loader", "id": None}

@@ -124,3 +124,28 @@ def test_duplicate_start_requests_start_one_job_and_publish_once():
     starters = [n for n, e in enumerate(entered) if "StartJob" in e]
     assert len(starters) == 1
     assert entered[1 - starters[0]]["AdoptSucceeded"] == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "parent_status", "parent_error"),
+    [("loader-start-succeeds", "SUCCEEDED", None), ("loader-start-refused", "FAILED", "Example.StartRefused")],
+)
+def test_the_nightly_load_example_parent_starts_the_load_and_branches_on_the_outcome(name, parent_status, parent_error):
+    definition = (SCENARIOS.parent / "examples" / "parent_nightly_load.asl.json").read_text()
+    start = scenario(name)["request"]["start"]
+    sc = load_scenario(copy.deepcopy(scenario(name)))
+    with LocalRuntime(jobs=sc.all_jobs(), faults=sc.faults) as rt:
+        parent = rt.create_state_machine("nightly", definition, {"WatchStateMachineArn": rt.state_machine_arn})
+        arn = rt.start({k: start[k] for k in ("source", "iamRoleArn", "s3BucketRegion")}, state_machine_arn=parent)
+        desc = rt.wait(arn, timeout=60)
+        jobs, sns = rt.emulator.started_jobs(), rt.sns_messages()
+    assert (desc["status"], desc.get("error")) == (parent_status, parent_error)
+    assert len(sns) == 1
+    outcome = sns[0]["message"]
+    if parent_status == "SUCCEEDED":
+        assert json.loads(desc["output"]) == outcome
+        assert [j["id"] for j in jobs] == [outcome["job"]["id"]]
+        assert jobs[0]["params"]["source"] == start["source"] and jobs[0]["params"]["parallelism"] == "MEDIUM"
+    else:
+        assert jobs == [] and outcome["status"] is None
+        assert json.loads(desc["cause"]) == outcome

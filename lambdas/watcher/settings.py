@@ -37,6 +37,7 @@ class Settings:
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
     allowed_graphs: tuple[str, ...] = ()  # empty or "*" means any graph
+    pass_role_arns: tuple[str, ...] | None = None  # roles an Analytics start may pass; None: unchecked
     # Defaults of a watch request
     default_timeout_seconds: int = 86400
     default_cancel_on_timeout: bool = False
@@ -63,6 +64,7 @@ class Settings:
             connect_timeout=_float("NEPTUNE_CONNECT_TIMEOUT", d.connect_timeout),
             read_timeout=_float("NEPTUNE_READ_TIMEOUT", d.read_timeout),
             allowed_graphs=_list("ALLOWED_GRAPH_IDS"),
+            pass_role_arns=_list("PASS_ROLE_ARNS") if "PASS_ROLE_ARNS" in os.environ else None,
             default_timeout_seconds=_int("DEFAULT_TIMEOUT_SECONDS", d.default_timeout_seconds),
             default_cancel_on_timeout=_bool("DEFAULT_CANCEL_ON_TIMEOUT", d.default_cancel_on_timeout),
             default_max_errors=_int("DEFAULT_MAX_ERRORS", d.default_max_errors),

@@ -166,6 +166,12 @@ def validate(start: Any, cfg: Settings) -> StartSpec:
     size = len(canonical(kind, params).encode())
     if size > MAX_START_BYTES:
         raise InvalidRequestError(f"start is {size} bytes; at most {MAX_START_BYTES} are accepted")
+    role = params.get("roleArn")
+    if role is not None and cfg.pass_role_arns is not None and role not in cfg.pass_role_arns:
+        raise InvalidRequestError(
+            f"start.roleArn {role} is not a role this deployment may pass to Neptune Analytics "
+            "(analytics.passRoleArns in cdk.json)"
+        )
     graph = params.get("graphIdentifier")
     if graph is not None and not cfg.graph_allowed(graph):
         raise InvalidRequestError(f"start.graphIdentifier {graph} is not a graph this deployment may use")
