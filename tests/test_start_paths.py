@@ -149,3 +149,30 @@ def test_the_nightly_load_example_parent_starts_the_load_and_branches_on_the_out
     else:
         assert jobs == [] and outcome["status"] is None
         assert json.loads(desc["cause"]) == outcome
+
+
+def test_a_start_request_taking_over_from_a_dead_owner_adopts_the_job_it_started():
+    """The first execution dies (aborted) while its start call hangs, after the load was created;
+    an identical request takes the lock over and adopts that load instead of starting another."""
+    import time
+
+    data = scenario("loader-start-timed-out")
+    sc = load_scenario(copy.deepcopy(data))
+    with LocalRuntime(jobs=sc.all_jobs(), faults=sc.faults) as rt:
+        first = rt.start(sc.request)
+        deadline = time.monotonic() + 20
+        while rt.emulator.calls["StartLoaderJob"] < 1:  # the load exists; its answer is being held
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        rt.client("stepfunctions").stop_execution(executionArn=first, error="Test.Killed")
+        second = rt.start(copy.deepcopy(sc.request))
+        desc = rt.wait(second, timeout=60)
+        entered = states_entered(rt, second)
+        jobs, sns = rt.emulator.started_jobs(), rt.sns_messages()
+        calls = dict(rt.emulator.calls)
+    assert desc["status"] == "SUCCEEDED", desc.get("cause")
+    assert entered["NoteDeadOwner"] == 1 and entered["TakeOverLock"] == 1
+    assert len(jobs) == 1 and calls["StartLoaderJob"] == 1
+    assert len(sns) == 1
+    outcome = sns[0]["message"]
+    assert outcome["job"]["id"] == jobs[0]["id"] and outcome["started"]["recovered"] is True

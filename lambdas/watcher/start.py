@@ -15,8 +15,10 @@ identical request made while the first is watched joins it instead of starting a
 
 No double start. A start call that timed out (or failed with a 5xx, or whose Lambda died) may
 or may not have started the job. Before any *retry* of the start (``$$.State.RetryCount`` > 0),
-:func:`find_started` looks for a job that the earlier attempt started: a job with the same
-parameters (as far as the service reports them) that started after this watch was prepared.
+and when this watch took the lock over from an execution that died
+(``watch.previousOwnerStartedAt``), :func:`find_started` looks for a job that the earlier
+attempt started: a job with the same parameters (as far as the service reports them) that
+started after this watch (or the dead owner) was prepared.
 Found: the watch adopts it (``started.recovered = true``). Not found: starting again is safe.
 A match whose start time the service does not report cannot be told apart from an older job:
 the watch then ends in ERROR naming it, and does not start a second job.
@@ -231,8 +233,12 @@ def start_job(watch: dict[str, Any], *, retry_count: int = 0) -> dict[str, Any]:
         return w
     if not isinstance(params, dict):
         raise ConfigurationError("a watch in START carries no start parameters")
-    if retry_count > 0:
-        found = find_started(kind, params, since=float(w["startedEpoch"]) - CLOCK_SKEW_SECONDS)
+    # A retry, or a watch that took the lock over from an execution that died (it may have started
+    # the job before dying): look for the job first, started since the earliest attempt could be.
+    previous = _epoch(w.get("previousOwnerStartedAt"))
+    if retry_count > 0 or previous is not None:
+        since = min(float(w["startedEpoch"]), previous if previous is not None else float("inf"))
+        found = find_started(kind, params, since=since - CLOCK_SKEW_SECONDS)
         if found.ambiguous:
             return finish(w, Outcome.ERROR, found.reason)
         if found.job_id:
