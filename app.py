@@ -20,10 +20,9 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
 
 import aws_cdk as cdk
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-
-from stacks.config import CONTEXT_KEY, ConfigError, parse_config
-from stacks.examples_stack import NeptuneWatchExamplesStack
-from stacks.watch_stack import NeptuneWatchStack
+from neptune_watch.cdk.config import CONTEXT_KEY, ConfigError, parse_config
+from neptune_watch.cdk.examples_stack import NeptuneWatchExamplesStack
+from neptune_watch.cdk.watch_stack import NeptuneWatchStack
 
 
 def build(app: cdk.App) -> list[cdk.Stack]:
