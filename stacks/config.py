@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic.alias_generators import to_camel
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from neptune_watch import resources
 
+from ._model import Model as _Model
+from ._model import explain, validating
 from .errors import ConfigError, ReaderEndpointError
 from .powertools import DEFAULT_LAYER_VERSION, check_layer_arn
 
@@ -46,20 +47,6 @@ _TOPIC_ARN = _ARN.format(service="sns", resource=r"[A-Za-z0-9_-]{1,256}(\.fifo)?
 _KEY_ARN = _ARN.format(service="kms", resource=r"key/[A-Za-z0-9-]{1,128}")
 _BUS_ARN = _ARN.format(service="events", resource=r"event-bus/[A-Za-z0-9._/-]{1,256}")
 _SOURCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$"
-
-
-class _Model(BaseModel):
-    model_config = ConfigDict(
-        frozen=True, extra="forbid", alias_generator=to_camel, populate_by_name=True,
-        arbitrary_types_allowed=True,
-    )  # fmt: skip
-
-    @model_validator(mode="before")
-    @classmethod
-    def _drop_comments(cls, data: Any) -> Any:
-        if isinstance(data, dict):
-            return {k: v for k, v in data.items() if not str(k).startswith("//")}
-        return data
 
 
 class WatchDefaults(_Model):
@@ -309,25 +296,6 @@ def default_state_machine_name(stack_name: str) -> str:
     return stack_name[: 80 - len(suffix)] + suffix
 
 
-def explain(exc: ValidationError, where: str) -> ConfigError:
-    """One ConfigError (of the most specific class raised inside) naming every problem."""
-    problems = []
-    error_class: type[ConfigError] = ConfigError
-    for err in exc.errors():
-        loc = ".".join([where, *(to_camel(str(p)) if isinstance(p, str) else f"[{p}]" for p in err["loc"])])
-        loc = loc.replace(".[", "[")
-        original = (err.get("ctx") or {}).get("error")
-        if isinstance(original, ConfigError):
-            error_class = type(original)  # e.g. ReaderEndpointError, LayerMismatchError
-        message = str(original) if original is not None else err["msg"]
-        if err["type"] == "missing":
-            message = "is required"
-        elif err["type"] == "extra_forbidden":
-            message = "unknown key"
-        problems.append(f"{loc}: {message}" if message != "is required" else f"{loc} is required")
-    return error_class("; ".join(problems))
-
-
 def parse_config(data: Any, where: str = CONTEXT_KEY) -> WatchConfig:
     """A validated :class:`WatchConfig` from the context object; ConfigError otherwise."""
     if data is None:
@@ -335,6 +303,7 @@ def parse_config(data: Any, where: str = CONTEXT_KEY) -> WatchConfig:
     if not isinstance(data, dict):
         raise ConfigError(f"{where} must be a JSON object, got {type(data).__name__}")
     try:
-        return WatchConfig.model_validate(data)
+        with validating():
+            return WatchConfig.model_validate(data)
     except ValidationError as exc:
         raise explain(exc, where) from None

@@ -21,6 +21,7 @@ from .config import (
     WatchDefaults,
     WatchSettings,
     explain,
+    validating,
 )
 
 __all__ = [
@@ -69,6 +70,7 @@ def props_from(props: NeptuneWatchProps | None, overrides: dict[str, Any]) -> Ne
     data = {} if props is None else {name: getattr(props, name) for name in NeptuneWatchProps.model_fields}
     data.update(overrides)
     try:
-        return NeptuneWatchProps.model_validate(data)
+        with validating():
+            return NeptuneWatchProps.model_validate(data)
     except ValidationError as exc:
         raise explain(exc, "NeptuneWatchProps") from None
