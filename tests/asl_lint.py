@@ -345,6 +345,20 @@ def rule_lambda_service_errors_retried(definition: dict[str, Any]) -> list[Findi
     return out
 
 
+def rule_put_events_retries_failed_entry(definition: dict[str, Any]) -> list[Finding]:
+    """An events:putEvents task retries EventBridge.FailedEntry: the optimized integration
+    fails the task with it when PutEvents answers a non-zero FailedEntryCount (e.g. a
+    per-entry throttle), which no other name matches but States.ALL / States.TaskFailed."""
+    out = []
+    for name, state in walk_states(definition):
+        if not state.get("Resource", "").startswith("arn:aws:states:::events:putEvents"):
+            continue
+        retried = {e for r in state.get("Retry", []) for e in r["ErrorEquals"]}
+        if not retried & {"EventBridge.FailedEntry", "States.ALL", "States.TaskFailed"}:
+            out.append(Finding(name, "put-events-failed-entry", "no Retry on EventBridge.FailedEntry"))
+    return out
+
+
 # --- rule 3: a Lambda task's TimeoutSeconds exceeds its function's timeout -------------------
 
 

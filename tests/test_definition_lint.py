@@ -110,7 +110,7 @@ def _strict_xfail(*findings: str) -> pytest.MarkDecorator:
     "DescribeOwner, SendTaskSuccess, SendTaskFailure retry Sfn.SfnException (in no API model)",
     "ContinueAsNewExecution retries StepFunctions.SfnException",
     "PublishToSns retries SNS.SnsException and SNS.ThrottledException (not a Publish error in botocore's sns model)",
-    "PublishToEventBridge retries EventBridge.EventBridgeException and not EventBridge.FailedEntry",
+    "PublishToEventBridge retries EventBridge.EventBridgeException (in no API model)",
     "States.Timeout retried on DescribeOwner, ContinueAsNewExecution, PublishToSns, PublishToEventBridge, "
     "SendTaskSuccess, SendTaskFailure, none of which has TimeoutSeconds or HeartbeatSeconds",
 )
@@ -123,6 +123,20 @@ def test_every_retry_and_catch_name_is_an_error_the_task_can_raise() -> None:
 def test_lambda_tasks_retry_every_lambda_service_error() -> None:
     findings = L.rule_lambda_service_errors_retried(WATCH)
     assert findings == [], "\n".join(map(str, findings))
+
+
+@_strict_xfail("PublishToEventBridge does not retry EventBridge.FailedEntry (a per-entry failure is lost)")
+def test_put_events_retries_failed_entries() -> None:
+    findings = L.rule_put_events_retries_failed_entry(WATCH)
+    assert findings == [], "\n".join(map(str, findings))
+
+
+def test_put_events_rule_catches_a_missing_failed_entry_retry() -> None:
+    task = {"Type": "Task", "Resource": "arn:aws:states:::events:putEvents", "Parameters": {}, "End": True}
+    definition = {"StartAt": "E", "States": {"E": dict(task, Retry=[{"ErrorEquals": ["EventBridge.InternalException"]}])}}
+    assert [f.state for f in L.rule_put_events_retries_failed_entry(definition)] == ["E"]
+    definition["States"]["E"]["Retry"][0]["ErrorEquals"].append("EventBridge.FailedEntry")
+    assert L.rule_put_events_retries_failed_entry(definition) == []
 
 
 @_strict_xfail(
