@@ -60,3 +60,24 @@ def test_task_timeout_rule_catches_a_task_timeout_at_or_below_the_function_timeo
             state["TimeoutSeconds"] = longest
     findings = L.rule_task_timeout_exceeds_function(json.dumps(definition), timeouts)
     assert findings and all(f.rule == "task-timeout" for f in findings)
+
+
+def test_iam_doc_sync_policy_is_what_the_construct_grants_its_own_sync_task(template: dict[str, Any]) -> None:
+    """docs/IAM.md's `.sync:2` parent policy (from the AWS docs) is the one the construct gives
+    the watch itself for its continue-as-new `.sync:2` task: both say the same six grants."""
+    import re
+
+    import conftest_cdk as h
+
+    doc = (L.REPO / "docs" / "IAM.md").read_text()
+    policies = [json.loads(b) for b in re.findall(r"```json\n(.*?)```", doc, flags=re.S)]
+    sync = next(p for p in policies if any("PutRule" in str(s["Action"]) for s in p["Statement"]))
+    documented = {(a, s["Resource"]) for s in sync["Statement"] for a in h.as_list(s["Action"])}
+    [machine] = [r for r in template["Resources"].values() if r["Type"] == "AWS::StepFunctions::StateMachine"]
+    role = machine["Properties"]["RoleArn"]["Fn::GetAtt"][0]
+    granted = {
+        (action, resource.replace("arn:<AWS::Partition>", "arn:aws").replace("<AWS::Region>", "REGION").replace("<AWS::AccountId>", "ACCOUNT"))
+        for action, resource in h.grants(h.statements_of_role(template, role))
+    }
+    assert len(documented) == 6
+    assert documented <= granted, sorted(documented - granted)
