@@ -29,7 +29,6 @@ AWS documentation each rule follows (cited again where used):
 
 from __future__ import annotations
 
-import copy
 import inspect
 import json
 import re
@@ -444,12 +443,15 @@ ALWAYS_PRESENT: dict[str, str] = {
 }
 
 
-def _conditions(rule: dict[str, Any]) -> Iterator[dict[str, Any]]:
-    """A Choice rule's leaf conditions, with IsPresent guards noted: yields (leaf, guards)."""
+def _conditions(rule: dict[str, Any]) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
+    """A Choice rule's leaf conditions, each with the paths an earlier operand of an enclosing
+    And has tested with ``IsPresent: true``. This counts ``And: [IsPresent, comparison]`` as a
+    guard, i.e. assumes And stops at its first false operand; the ASL spec and the Choice
+    state page do not say so. A guard in an earlier Choice state needs no such assumption."""
     yield from _leaves(rule, frozenset())
 
 
-def _leaves(rule: dict[str, Any], guards: frozenset[str]) -> Iterator[Any]:
+def _leaves(rule: dict[str, Any], guards: frozenset[str]) -> Iterator[tuple[dict[str, Any], frozenset[str]]]:
     if "And" in rule:
         seen = set(guards)
         for sub in rule["And"]:
@@ -457,9 +459,8 @@ def _leaves(rule: dict[str, Any], guards: frozenset[str]) -> Iterator[Any]:
             if sub.get("IsPresent") is True and "Variable" in sub:
                 seen.add(sub["Variable"])
         return
-    for key in ("Or",):
-        for sub in rule.get(key, []):
-            yield from _leaves(sub, guards)
+    for sub in rule.get("Or", []):
+        yield from _leaves(sub, guards)
     if "Not" in rule:
         yield from _leaves(rule["Not"], guards)
     if "Variable" in rule:
@@ -532,11 +533,4 @@ def rule_choice_paths_guarded(definition: dict[str, Any], always: dict[str, str]
                 out.append(Finding(name, "choice-guarded", f"{path} may be absent and is not guarded by IsPresent (States.Runtime on AWS)"))  # fmt: skip
             if rule.get("IsPresent") is False:
                 earlier.add(rule["Variable"])
-    return out
-
-
-def broken(definition: dict[str, Any], edit: Callable[[dict[str, Any]], None]) -> dict[str, Any]:
-    """A deep copy of a definition with one edit applied (for the tests that a rule can fail)."""
-    out = copy.deepcopy(definition)
-    edit(out)
     return out
