@@ -24,11 +24,14 @@ from typing import Any
 from aws_cdk import ArnFormat, Stack
 from aws_cdk import aws_iam as iam
 
-START_ACTIONS = {
-    "loader_start": ("neptune-db:StartLoaderJob", "neptune-db:ListLoaderJobs", "neptune-db:GetLoaderJobStatus"),
-    "import_start": ("neptune-graph:StartImportTask", "neptune-graph:ListImportTasks", "neptune-graph:GetImportTask"),
-    "export_start": ("neptune-graph:StartExportTask", "neptune-graph:ListExportTasks", "neptune-graph:GetExportTask"),
+# Besides the start action itself (``watcher.names.FUNCTIONS``, granted like every function's one
+# Neptune action): what the no-double-start check reads.
+CHECK_ACTIONS = {
+    "loader_start": ("neptune-db:ListLoaderJobs", "neptune-db:GetLoaderJobStatus"),
+    "import_start": ("neptune-graph:ListImportTasks", "neptune-graph:GetImportTask"),
+    "export_start": ("neptune-graph:ListExportTasks", "neptune-graph:GetExportTask"),
 }
+START_ACTIONS = {"import_start": "neptune-graph:StartImportTask", "export_start": "neptune-graph:StartExportTask"}
 PASSED_TO_SERVICE = "neptune-graph.amazonaws.com"
 
 
@@ -44,14 +47,14 @@ def grant_start(scope: Any, roles: dict[str, iam.IRole], resources: dict[str, st
     """Add the start functions' policies (``resources``: the construct's Neptune resource ARNs)."""
     if "loader" in resources:
         roles["loader_start"].add_to_principal_policy(
-            iam.PolicyStatement(actions=list(START_ACTIONS["loader_start"]), resources=[resources["loader"]])
+            iam.PolicyStatement(actions=list(CHECK_ACTIONS["loader_start"]), resources=[resources["loader"]])
         )
     graphs = graph_arns(scope, props.analytics.allowed_graph_ids)
     for key, kind in (("import_start", "import"), ("export_start", "export")):
         role = roles[key]
-        role.add_to_principal_policy(
-            iam.PolicyStatement(actions=list(START_ACTIONS[key]), resources=[resources[kind], *graphs])
-        )
+        role.add_to_principal_policy(iam.PolicyStatement(actions=list(CHECK_ACTIONS[key]), resources=[resources[kind]]))
+        # Starting authorizes on the graph too (the task's own resource is granted with the action).
+        role.add_to_principal_policy(iam.PolicyStatement(actions=[START_ACTIONS[key]], resources=graphs))
         if props.analytics.pass_role_arns:
             role.add_to_principal_policy(
                 iam.PolicyStatement(

@@ -108,7 +108,7 @@ def test_unknown_kind_both_job_and_start_and_oversized_parameters_are_invalid():
 
 
 def test_a_graph_the_deployment_does_not_allow_is_refused_before_any_call():
-    cfg = Settings(allowed_graphs=("g-aaaaaaaaaa",))
+    cfg = Settings(allowed_graph_ids=("g-aaaaaaaaaa",))
     assert "not a graph this deployment may use" in invalid(IMPORT, cfg)
     assert S.validate(LOADER, cfg).kind == "loader"  # the loader has no graph
 

@@ -169,7 +169,7 @@ def validate(start: Any, cfg: Settings) -> StartSpec:
     if size > MAX_START_BYTES:
         raise InvalidRequestError(f"start is {size} bytes; at most {MAX_START_BYTES} are accepted")
     role = params.get("roleArn")
-    if role is not None and cfg.pass_role_arns is not None and role not in cfg.pass_role_arns:
+    if role is not None and cfg.check_pass_roles and role not in cfg.pass_role_arns:
         raise InvalidRequestError(
             f"start.roleArn {role} is not a role this deployment may pass to Neptune Analytics "
             "(analytics.passRoleArns in cdk.json)"
