@@ -55,7 +55,7 @@ Operation = Literal[
     "CancelImportTask",
     "GetExportTask",
     "CancelExportTask",
-    # start requests (CONTRACT.md section 4) and the list calls a retried start checks
+    # start requests (docs/CONTRACT.md section 4) and the list calls a retried start checks
     "StartLoaderJob",
     "ListLoaderJobs",
     "StartImportTask",
@@ -161,7 +161,7 @@ class JobSpec(_StrictModel):
     """A job the emulated service knows, and how its status evolves.
 
     With ``start: true`` and no ``id``, the job does not exist until the first start call of its
-    kind (CONTRACT.md section 4) creates it: the emulator assigns its id, and the timeline's
+    kind (docs/CONTRACT.md section 4) creates it: the emulator assigns its id, and the timeline's
     ``at`` counts from that call.
     """
 

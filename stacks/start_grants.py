@@ -1,4 +1,4 @@
-"""IAM for start requests (CONTRACT.md section 4): what the three start functions may do.
+"""IAM for start requests (docs/CONTRACT.md section 4): what the three start functions may do.
 
 Each start function may start its kind of job and read what it needs to tell whether an
 earlier, timed-out attempt already started it (watcher/start.py), on the deployment's own

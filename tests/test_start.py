@@ -1,4 +1,4 @@
-"""Start requests (CONTRACT.md section 4): validation from the botocore models, the start
+"""Start requests (docs/CONTRACT.md section 4): validation from the botocore models, the start
 handlers against the emulator over real HTTP, and no double start after a start that timed out.
 """
 
@@ -323,3 +323,17 @@ def test_outcomes_of_start_requests_match_the_outcome_schema(neptune, lambda_con
         assert errors == [], errors
     assert finalize({"state": {"watch": refused}})["outcome"]["job"] == {"kind": "export", "id": None}
     assert finalize({"state": invalid_request})["outcome"]["job"] == {"kind": "loader", "id": None}
+
+
+def test_the_contracts_start_request_is_valid_and_prepares():
+    import json
+    import re
+
+    text = (SCHEMAS.parent / "docs" / "CONTRACT.md").read_text()
+    section = text[text.index("## 4."): text.index("## 5.")]
+    (block,) = re.findall(r"```json\n(.*?)```", section, re.S)
+    request_body = json.loads(block)
+    _, validator = _schema("watch-request.schema.json")
+    assert validator.is_valid(request_body)
+    w = prepare({"request": request_body, "functions": FUNCTIONS}, execution_id="arn:exec:1", cfg=CFG)
+    assert w["next"] == "START" and w["start"]["source"] == "s3://bucket/prefix/"

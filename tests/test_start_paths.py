@@ -1,4 +1,4 @@
-"""Start requests end to end (CONTRACT.md section 4): the deployable definition on the local
+"""Start requests end to end (docs/CONTRACT.md section 4): the deployable definition on the local
 runtime, the real start, status and finalize handlers, and the emulator on a virtual clock.
 
 Every start scenario of ``scenarios/`` publishes exactly one outcome whose ``job.id`` is the id

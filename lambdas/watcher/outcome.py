@@ -132,7 +132,7 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
         out["errorsTruncated"] = True  # the watch kept fewer error details than maxErrors asked for
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
-    if w.get("started"):  # helper `start`: a start request's start call (CONTRACT.md section 4)
+    if w.get("started"):  # helper `start`: a start request's start call (docs/CONTRACT.md section 4)
         out["started"] = w["started"]
     if w.get("cancel"):
         c = w["cancel"]

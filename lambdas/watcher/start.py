@@ -1,4 +1,4 @@
-"""Start requests (CONTRACT.md section 4): start the job, then watch it.
+"""Start requests (docs/CONTRACT.md section 4): start the job, then watch it.
 
 A request may carry ``start`` instead of ``job``: ``{"start": {"kind": "loader", ...}}`` where
 the other fields are the parameters of StartLoaderJob (``neptunedata``), StartImportTask or

@@ -1,4 +1,4 @@
-"""What the three start handlers share (start requests, CONTRACT.md section 4)."""
+"""What the three start handlers share (start requests, docs/CONTRACT.md section 4)."""
 
 from __future__ import annotations
 
