@@ -329,7 +329,7 @@ def test_the_contracts_start_request_is_valid_and_prepares():
     import json
     import re
 
-    text = (SCHEMAS.parent / "docs" / "CONTRACT.md").read_text()
+    text = (SCHEMAS.parent / "docs/CONTRACT.md").read_text()
     section = text[text.index("## 4."): text.index("## 5.")]
     (block,) = re.findall(r"```json\n(.*?)```", section, re.S)
     request_body = json.loads(block)
