@@ -354,8 +354,8 @@ def _task_candidates(kind: str, params: dict[str, Any]) -> list[tuple[str, float
     for _ in range(MAX_LIST_PAGES):
         page = lister(graphIdentifier=graph, maxResults=100, **({"nextToken": token} if token else {}))
         for task in page.get("tasks") or []:
-            if task.get("graphId") in (None, graph) and all(task.get(k) == params[k] for k in keys):
-                matches.append(task["taskId"])
+            if task.get("graphId") in (None, graph) and all(task.get(k) == params[k] for k in keys) and task.get("taskId"):
+                matches.append(str(task["taskId"]))
         token = page.get("nextToken")
         if not token:
             break
