@@ -135,6 +135,29 @@ def _constraints(value: Any, shape: Any, where: str, problems: list[str]) -> Non
             _constraints(item, shape.value, f"{where}.{key}", problems)
 
 
+_MISSING = re.compile(r'Missing required parameter in (?:input|([\w.\[\]]+)): "(\w+)"')
+_TYPE = re.compile(r"Invalid type for parameter ([\w.\[\]]+), value: .*, type: <class '(\w+)'>, valid types: (.*)")
+_LENGTH = re.compile(r"Invalid (?:length|range) for parameter ([\w.\[\]]+), value: (.*), valid min (?:length|value): (\d+)")
+
+
+def _readable(report: str) -> str:
+    """botocore's validation report, one clause per problem, each naming ``start.<field>``."""
+    out = []
+    for line in (part.strip() for part in report.splitlines()):
+        if not line:
+            continue
+        if found := _MISSING.fullmatch(line):
+            out.append(f"start.{found.group(1) + '.' if found.group(1) else ''}{found.group(2)}: required")
+        elif found := _TYPE.fullmatch(line):
+            wanted = ", ".join(re.findall(r"<class '(\w+)'>", found.group(3))) or found.group(3)
+            out.append(f"start.{found.group(1)}: must be {wanted}, got {found.group(2)}")
+        elif found := _LENGTH.fullmatch(line):
+            out.append(f"start.{found.group(1)}: at least {found.group(3)}, got {found.group(2)}")
+        else:
+            out.append(line)
+    return "; ".join(out)
+
+
 def validate(start: Any, cfg: Settings) -> StartSpec:
     """The start request's kind and API parameters; InvalidRequestError naming each bad field."""
     if not isinstance(start, dict):
@@ -156,7 +179,7 @@ def validate(start: Any, cfg: Settings) -> StartSpec:
     shape = input_shape(kind)
     report = ParamValidator().validate(params, shape)
     if report.has_errors():
-        raise InvalidRequestError(f"start ({operation}): {report.generate_report()}")
+        raise InvalidRequestError(f"start ({operation}): {_readable(report.generate_report())}")
     problems: list[str] = []
     _constraints(params, shape, "start", problems)
     if kind == "loader" and not params["source"].startswith("s3://"):
