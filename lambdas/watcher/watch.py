@@ -26,6 +26,7 @@ from .errors import (
     NeptuneConflict,
     NeptuneNotFound,
 )
+from .limits import shown
 from .policy import PollPolicy
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
@@ -55,10 +56,10 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     req = parse(WatchRequest, request)
     timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
     if timeout > cfg.max_timeout_seconds:
-        raise InvalidRequestError(f"timeoutSeconds {timeout} exceeds the maximum {cfg.max_timeout_seconds}")
+        raise InvalidRequestError(f"timeoutSeconds {shown(timeout)} exceeds the maximum {cfg.max_timeout_seconds}")
     max_errors = req.maxErrors if req.maxErrors is not None else cfg.default_max_errors
     if max_errors > cfg.max_max_errors:
-        raise InvalidRequestError(f"maxErrors {max_errors} exceeds the maximum {cfg.max_max_errors}")
+        raise InvalidRequestError(f"maxErrors {shown(max_errors)} exceeds the maximum {cfg.max_max_errors}")
     functions = event.get("functions") or {}
     fn = functions.get(req.job.kind) if isinstance(functions, dict) else None
     if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
