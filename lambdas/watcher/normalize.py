@@ -65,6 +65,22 @@ def _time(value: Any) -> str | None:
     return _str(value)
 
 
+def _kind_of(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _problem(status: str | None, *where: tuple[str, Any]) -> str | None:
+    """Why no status could be read: the first of ``where`` (path, value) that is not what it
+    should be (an object on the way, a non-empty string at the end); None when ``status`` was read."""
+    if status is not None:
+        return None
+    *objects, (leaf, value) = where
+    for path, obj in objects:
+        if not isinstance(obj, dict):
+            return f"{path} is {_kind_of(obj)}, not an object"
+    return f"{leaf} is missing" if value is None else f"{leaf} is {_kind_of(value)} {str(value)[:40]!r}, not a status"
+
+
 def _counters(source: dict[str, Any], names: tuple[str, ...]) -> dict[str, int | float]:
     out: dict[str, int | float] = {}
     for name in names:
@@ -81,6 +97,13 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
     overall = _obj(payload.get("overallStatus"))
     status = _str(overall.get("status"))
     cls = classify("loader", status)
+    problem = _problem(
+        status,
+        ("the answer", response),
+        ("payload", body.get("payload")),
+        ("payload.overallStatus", payload.get("overallStatus")),
+        ("payload.overallStatus.status", overall.get("status")),
+    )
     errors_obj = _obj(payload.get("errors"))
     logs = errors_obj.get("errorLogs")
     errors = [loader_error(e) for e in logs if isinstance(e, dict)] if isinstance(logs, list) else []
@@ -91,6 +114,8 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
         "status": status,
         "phase": cls.phase.value,
         "known": cls.known,
+        "rollingBack": cls.rolling_back,
+        "problem": problem,
         "outcome": cls.outcome.value if cls.outcome else None,
         "statusReason": None,
         "counters": _counters(overall, LOADER_COUNTERS),
@@ -117,6 +142,7 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
     details = _obj(body.get(details_key))
     status = _str(body.get("status")) or _str(details.get("status"))
     cls = classify(kind, status)
+    problem = _problem(status, ("the answer", response), ("status", body.get("status")))
     counters = _counters(details, names)
     percent = _num(details.get("progressPercentage"))
     errors: list[dict[str, Any]] = []
@@ -132,6 +158,8 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
         "status": status,
         "phase": cls.phase.value,
         "known": cls.known,
+        "rollingBack": cls.rolling_back,
+        "problem": problem,
         "outcome": cls.outcome.value if cls.outcome else None,
         "statusReason": _str(body.get("statusReason")),
         "counters": counters,

@@ -22,6 +22,7 @@ from .limits import (
     shown,
 )
 from .statuses import Outcome
+from .watch import errors_note
 
 MAX_OUTCOME_BYTES = 240_000  # SNS / EventBridge cap 256 KB per message, envelope included
 MAX_CAUSE_CHARS = 32_000  # Fail / SendTaskFailure cause: at most 32,768 characters
@@ -117,21 +118,24 @@ def _from_request(request: Any, error: Any) -> dict[str, Any]:
         "polls": 0,
         "startedAt": now,
         "endedAt": now,
-        "correlationId": corr
-        if isinstance(corr, str) and len(corr) <= MAX_CORRELATION_ID
-        else None,
+        "correlationId": corr if isinstance(corr, str) and len(corr) <= MAX_CORRELATION_ID else None,
         "context": context if fits(context, MAX_CONTEXT_BYTES) else {"truncated": True},
         # A token over AWS's limit could not be answered anyway (SendTaskFailure refuses it).
-        "_taskToken": token
-        if isinstance(token, str) and 0 < len(token) <= MAX_TASK_TOKEN
-        else None,
+        "_taskToken": token if isinstance(token, str) and 0 < len(token) <= MAX_TASK_TOKEN else None,
     }
 
 
 def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
     last = w.get("last") or {}
     result = w.get("result") or {}
-    if error is not None:
+    note = w.get("errorsNote")
+    if error is not None and w.get("next") == "COLLECT_ERRORS" and result.get("outcome"):
+        # The job's end was already known; only an error page failed (retries exhausted).
+        outcome = Outcome(result["outcome"])
+        reason = result.get("reason")
+        note = errors_note(int(w.get("errorsPage") or 2), _error_reason(error)[1])
+        w = {**w, "errorsTruncated": True}
+    elif error is not None:
         outcome = Outcome.ERROR
         _, reason = _error_reason(error)
     else:
@@ -155,6 +159,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
     }
     if w.get("errorsTruncated") and outcome != Outcome.SUCCEEDED:
         out["errorsTruncated"] = True  # the watch kept fewer error details than maxErrors asked for
+        if note:
+            out["errorsNote"] = _short(note)
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
     if w.get("cancel"):
@@ -165,6 +171,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
             "confirmed": bool(c.get("confirmed")),
             "reason": c.get("reason"),
         }
+        if c.get("rejected"):
+            out["cancellation"]["rejected"] = str(c["rejected"])  # the service's error code
     out["watch"] = {"executionArn": w.get("root"), "generations": int(w.get("generation", 0)) + 1}
     return out
 

@@ -50,8 +50,13 @@ class Settings:
     # Continue-as-new thresholds (history stays far below 25,000 events)
     max_polls_per_execution: int = 1000
     max_seconds_per_execution: int = 86400
-    # How many consecutive polls an unknown status is tolerated before the watch gives up
+    # How many consecutive polls an unknown status (or an unreadable answer) is tolerated
+    # before the watch gives up
     unknown_status_max_polls: int = 5
+    # How long a job that met an error and is rolling back (Analytics ROLLING_BACK,
+    # ERROR_ENCOUNTERED, ERROR_ENCOUNTERED_ROLLING_BACK) is watched for its final status before
+    # the outcome is FAILED without it
+    rollback_max_seconds: int = 6 * 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +77,7 @@ class Settings:
             max_polls_per_execution=_int("MAX_POLLS_PER_EXECUTION", d.max_polls_per_execution),
             max_seconds_per_execution=_int("MAX_SECONDS_PER_EXECUTION", d.max_seconds_per_execution),
             unknown_status_max_polls=_int("UNKNOWN_STATUS_MAX_POLLS", d.unknown_status_max_polls),
+            rollback_max_seconds=_int("ROLLBACK_MAX_SECONDS", d.rollback_max_seconds),
         )
 
     def graph_allowed(self, graph_id: str | None) -> bool:

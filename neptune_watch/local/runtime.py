@@ -67,6 +67,7 @@ SETTING_ENV = {
     "maxPollsPerExecution": "MAX_POLLS_PER_EXECUTION",
     "maxSecondsPerExecution": "MAX_SECONDS_PER_EXECUTION",
     "unknownStatusMaxPolls": "UNKNOWN_STATUS_MAX_POLLS",
+    "rollbackMaxSeconds": "ROLLBACK_MAX_SECONDS",
     "allowedGraphIds": "ALLOWED_GRAPH_IDS",
 }
 
