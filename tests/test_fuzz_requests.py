@@ -173,25 +173,54 @@ class Gen:
             self.text(), self.big(1000, 100_000),
         ])  # fmt: skip
 
+    def oversize(self, req: dict[str, Any]) -> None:
+        """One field of 100..245 KB: near the 256 KiB input limit, far over its own limit."""
+        n = self.r.randint(100_000, 245_000)
+        where = self.r.choice(["correlationId", "taskToken", "context", "job.id", "job.kind", "unknown"])
+        if where.startswith("job."):
+            job = dict(req["job"]) if isinstance(req.get("job"), dict) else {"kind": "import"}
+            job[where[4:]] = ("t-" if where == "job.id" else "") + "a" * n
+            req["job"] = job
+        elif where == "unknown":
+            req["payload"] = {"blob": "u" * n}
+        elif where == "context":
+            req["context"] = self.r.choice([{"blob": "y" * n}, "é" * (n // 2), ["\U0001f600" * 100] * (n // 400)])
+        else:
+            req[where] = "v" * n
+
     def request(self) -> Any:
         if self.r.random() < 0.07:  # not an object at all
-            return self.r.choice([[], [self.valid()], "watch this", 42, None, True, self.big(1000, 200_000)])
+            value = self.r.choice([[], [self.valid()], "watch this", 42, None, True, self.big(1000, 200_000)])
+            while input_bytes(value) > MAX_REQUEST_BYTES:
+                value = value[: len(value) // 2]
+            return value
         req = self.valid()
-        mutations = [self.break_job, self.break_field, self.unknown_field, self.resume_key]
-        for mutate in self.r.choices(mutations, weights=[4, 4, 2, 1], k=self.r.randint(1, 3)):
+        mutations = [self.break_job, self.break_field, self.unknown_field, self.resume_key, self.oversize]
+        for mutate in self.r.choices(mutations, weights=[4, 4, 2, 1, 3], k=self.r.randint(1, 3)):
             mutate(req)
         return self.fit(req)
 
     def fit(self, req: dict[str, Any]) -> dict[str, Any]:
         """Shrink the largest field until the request is within the execution input limit."""
-        while json_bytes(req) > MAX_REQUEST_BYTES:
-            name = max(req, key=lambda k: json_bytes(req[k]) + len(k))
+        while input_bytes(req) > MAX_REQUEST_BYTES:
+            name = max(req, key=lambda k: input_bytes(req[k]) + len(k))
             if len(name) > 1000:
                 req[name[:1000]] = req.pop(name)
                 continue
             value = req[name]
             req[name] = value[: len(value) // 2] if isinstance(value, str | list) else {"cut": "z" * 9000}
         return req
+
+
+def input_bytes(value: Any) -> int:
+    """The request's size as an execution input, measured the stricter of two ways.
+
+    AWS counts the input string's UTF-8 bytes. A caller that writes it with Python's default
+    ``json.dumps`` sends non-ASCII characters as ``\\u`` escapes (up to 12 bytes for one emoji),
+    and moto's interpreter measures each state that way too (``json.dumps`` with its default
+    separators, moto/stepfunctions/parser/quotas.py). The sample stays within both.
+    """
+    return max(json_bytes(value), len(json.dumps(value).encode()))
 
 
 def requests(n: int, seed: int = SEED) -> list[Any]:
@@ -207,8 +236,8 @@ def test_the_generator_is_seeded_and_covers_every_kind_of_break():
     assert json.dumps(first) == json.dumps(again)
     assert json.dumps(first) != json.dumps(requests(200, SEED + 1))
     text = [json.dumps(r, ensure_ascii=False) for r in first]
-    sizes = [json_bytes(r) for r in first]
-    assert max(sizes) > 100_000 and max(sizes) <= MAX_REQUEST_BYTES
+    sizes = [input_bytes(r) for r in first]
+    assert max(sizes) <= MAX_REQUEST_BYTES and sum(size > 100_000 for size in sizes) >= 20
     assert sum(not isinstance(r, dict) for r in first) >= 3
     assert any("neptuneWatchResume" in r for r in first if isinstance(r, dict))
     assert any(t for t in text if '\\n"' in t)  # an id (or field) ending in a newline
