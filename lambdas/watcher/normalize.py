@@ -53,15 +53,31 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: Any) -> str | None:
-    """A service timestamp (unix seconds, milliseconds, datetime or ISO string) as ISO-8601."""
+def _epoch(value: Any) -> float | None:
+    """A service timestamp (unix seconds or milliseconds, a datetime, or the ISO-8601 string
+    :func:`jsonable` makes of botocore's datetimes) as unix seconds."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return aware.timestamp()
     num = _num(value)
-    if num is not None:
-        seconds = num / 1000.0 if num > 1e11 else float(num)
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if num is None:
+        return None
+    return num / 1000.0 if num > 1e11 else float(num)
+
+
+def _time(value: Any) -> str | None:
+    """A service timestamp (unix seconds, milliseconds, datetime or ISO string) as ISO-8601."""
+    seconds = _epoch(value)
+    if seconds is not None:
+        try:
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError, OSError):  # a number no calendar holds
+            return None
     return _str(value)
 
 
@@ -121,6 +137,7 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
         "counters": _counters(overall, LOADER_COUNTERS),
         "progress": {"percent": None},
         "startTime": _time(overall.get("startTime")),
+        "startEpoch": _epoch(overall.get("startTime")),
         "feedCount": feed_count if isinstance(feed_count, list) else None,
         "errors": errors,
         "errorsReturned": len(errors),
@@ -165,6 +182,7 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
         "counters": counters,
         "progress": {"percent": percent},
         "startTime": _time(details.get("startTime")),
+        "startEpoch": _epoch(details.get("startTime")),
         "errors": errors,
         "errorsReturned": len(errors),
     }

@@ -30,7 +30,7 @@ from .errors import (
     WatchError,
 )
 from .limits import shown
-from .policy import PollPolicy
+from .policy import PollPolicy, pacing_age
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
@@ -179,6 +179,8 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
             return ended
         return _after_running(w, view, now)
     w["last"] = _compact(view)
+    if view.get("startEpoch") is not None:
+        w["jobStartEpoch"] = view["startEpoch"]  # the job's own start: the poll policy paces by it
     if kind != "loader" and not cfg.graph_allowed(view.get("graphId")):
         raise GraphNotAllowed(f"task {job_id} belongs to graph {view.get('graphId')}, which is not allowed here")
     w["errors"], w["errorsTruncated"] = [], False
@@ -262,7 +264,7 @@ def _after_running(w: dict[str, Any], view: dict[str, Any], now: float) -> dict[
         w["next"] = "CONTINUE"
         w["waitSeconds"] = 0
         return w
-    elapsed = now - float(w["startedEpoch"])
+    elapsed = pacing_age(now - float(w["startedEpoch"]), w.get("jobStartEpoch"), now)
     seconds = policy.next_wait(
         elapsed,
         progress_percent=(view.get("progress") or {}).get("percent"),
