@@ -90,3 +90,25 @@ def test_a_watch_on_an_old_job_polls_at_its_age(neptune, kind):
 def test_a_start_time_in_the_future_or_missing_falls_back_to_the_watch_age(neptune, kind):
     assert _first_wait(neptune, kind, startTime=EPOCH + 3600) == 12
     assert _first_wait(neptune, kind, startTime="not a time" if kind == "loader" else EPOCH + 10**6) == 12
+
+
+@pytest.mark.runtime
+def test_a_late_watch_end_to_end_polls_at_the_jobs_age():
+    """Through the deployable definition: a watch started on a loader job that has run 5 h."""
+    from neptune_watch.local.runtime import LocalRuntime
+    from neptune_watch.runner import report
+    from neptune_watch.scenario import load_scenario
+
+    epoch = 1_900_000_000.0
+    late = {"at": 0, "status": "LOAD_IN_PROGRESS", "counters": {"startTime": int(epoch) - 5 * 3600}}
+    sc = load_scenario({"request": {"job": {"kind": "loader", "id": IDS["loader"]}},
+                        "job": {"kind": "loader", "id": IDS["loader"], "timeline": [
+                            late, {**late, "at": 1000, "status": "LOAD_COMPLETED"}]}})  # fmt: skip
+    with LocalRuntime(jobs=sc.all_jobs(), start_epoch=epoch) as rt:
+        arn = rt.start(sc.request)
+        r = report(rt, rt.wait(arn, timeout=120), 0.0)
+    assert r["execution"]["status"] == "SUCCEEDED" and len(r["sns"]) == 1
+    # Polls at 0, 175, 350, ..., 1050: the cap from the first wait on (paced by the watch's own
+    # age it would have been 12 s waits for the first 4 minutes: 51 polls to reach 1000 s).
+    assert r["outcome"]["polls"] == r["calls"]["GetLoaderJobStatus"] == 7
+    assert 1000 <= r["virtualSeconds"] <= 1000 + 175
