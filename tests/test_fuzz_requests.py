@@ -266,9 +266,17 @@ def test_every_malformed_request_is_refused_by_prepare_with_a_small_outcome():
         where = f"case {i} (seed {SEED})"
         with pytest.raises(InvalidRequestError) as info:
             prepare({"request": request, "functions": FNS, "executionId": "arn:x"}, execution_id="arn:x", cfg=Settings())
-        message = info.value.message
-        assert 0 < len(message) <= MAX_MESSAGE, where
-        error = _lambda_error(message)
+        assert 0 < len(info.value.message) <= MAX_MESSAGE, where
+
+
+@pytest.mark.usefixtures("fixed_clock")
+def test_the_outcome_of_every_malformed_request_is_small():
+    """The outcome Finalize builds from Prepare's error (the Lambda-level view of (b))."""
+    for i, request in enumerate(requests(DIRECT_CASES)):
+        where = f"case {i} (seed {SEED})"
+        with pytest.raises(InvalidRequestError) as info:
+            prepare({"request": request, "functions": FNS, "executionId": "arn:x"}, execution_id="arn:x", cfg=Settings())
+        error = _lambda_error(info.value.message)
         final = finalize({"state": {"request": request, "error": error}, "executionId": f"arn:x:{i}"})
         outcome = final["outcome"]
         assert outcome["outcome"] == "INVALID_REQUEST" and final["error"] == "NeptuneWatch.INVALID_REQUEST", where
