@@ -33,16 +33,18 @@ class Progress:
         if self.live:
             from rich.progress import BarColumn, SpinnerColumn, TextColumn, TimeElapsedColumn
             from rich.progress import Progress as Bar
+            from rich.table import Column
 
             self._bar = Bar(
                 SpinnerColumn(),
-                TextColumn("[bold]{task.fields[job]}"),
-                BarColumn(),
-                TextColumn("{task.fields[percent]:>5}"),
+                TextColumn("[bold]{task.fields[job]}", table_column=Column(no_wrap=True, max_width=40)),
+                BarColumn(bar_width=24),
+                TextColumn("{task.fields[percent]:>5}", table_column=Column(no_wrap=True, min_width=5)),
                 TimeElapsedColumn(),
-                TextColumn("{task.description}"),
+                TextColumn("{task.description}", table_column=Column(no_wrap=True, overflow="ellipsis", ratio=1)),
                 console=self.console,
                 refresh_per_second=4,
+                expand=True,
             )
             self._bar.start()
             self._task = self._bar.add_task("starting", total=None, job=self.label, percent="")

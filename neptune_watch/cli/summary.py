@@ -38,11 +38,10 @@ def error_text(error: dict[str, Any]) -> str:
     return f"{head}: {error.get('message') or ''}".rstrip(": ")
 
 
-def _errors(lines: list[str], errors: list[dict[str, Any]], shown: int, total: int | None = None) -> None:
+def _errors(lines: list[str], errors: list[dict[str, Any]], shown: int) -> None:
     if not errors or shown <= 0:
         return
-    count = total if total is not None else len(errors)
-    lines.append(f"  errors     {min(shown, len(errors))} of {count} shown")
+    lines.append(f"  errors     the first {min(shown, len(errors))}")
     lines.extend(f"    {error_text(e)}" for e in errors[:shown])
 
 
