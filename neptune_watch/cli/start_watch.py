@@ -96,6 +96,8 @@ def _find_watch(value: Any, depth: int = 0) -> dict[str, Any] | None:
 def latest_watch(sfn: Any, execution_arn: str) -> dict[str, Any] | None:
     """The newest watch state in the execution's history (None before the first poll)."""
     events = sfn.get_execution_history(executionArn=execution_arn, reverseOrder=True, maxResults=40)["events"]
+    if len(events) > 1 and events[0].get("id", 0) < events[-1].get("id", 0):
+        events = events[::-1]  # moto ignores reverseOrder (and maxResults): newest first all the same
     for event in events:
         for key, details in event.items():
             if key.endswith("EventDetails") and isinstance(details, dict) and '"watch"' in str(details.get("output")):
@@ -130,11 +132,11 @@ def follow(sfn: Any, arn: str, io: Io, label: str, interval: float) -> dict[str,
     with progress:
         while True:
             desc = sfn.describe_execution(executionArn=arn)
-            if desc["status"] != "RUNNING":
-                return desc
-            watch = latest_watch(sfn, arn)
+            watch = latest_watch(sfn, arn)  # after the end too: the last state it polled
             if watch is not None and watch != progress.last:
                 progress.update(watch)
+            if desc["status"] != "RUNNING":
+                return desc
             io.sleep(interval)
 
 
