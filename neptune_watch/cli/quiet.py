@@ -1,8 +1,9 @@
-"""Keep the in-process handlers' output (EMF metric JSON, Powertools logs) off the terminal.
+"""Keep the in-process handlers' output (Powertools logs, any EMF metric JSON) off the terminal.
 
 ``run-scenario`` and ``demo`` run the real Lambda handlers in this process. What they print
-(metrics on stdout, logs on the Powertools logger's stream) goes to a log file; ``--verbose``
-shows it on stderr as well and names the file.
+(logs on the Powertools logger's stream, anything on stdout or stderr) goes to a log file;
+``--verbose`` logs at INFO, shows it on stderr as well and names the file. (The local runtime
+runs with Powertools metrics disabled: nothing would read them.)
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from collections.abc import Iterator
 from typing import Any, TextIO
 
 from neptune_watch.cli.common import PROG, Io
+
+LOG_LEVEL_ENV = "NEPTUNE_WATCH_LOG_LEVEL"  # read by the local runtime for the handlers' logger
 
 
 class _Tee:
@@ -66,6 +69,9 @@ def handler_output(args: argparse.Namespace, io: Io) -> Iterator[str]:
     sink: Any = _Tee(stream, io.stderr) if args.verbose else stream
     handlers = _powertools_handlers()
     saved = [h.stream for h in handlers]
+    saved_level = os.environ.get(LOG_LEVEL_ENV)
+    if args.verbose:
+        os.environ[LOG_LEVEL_ENV] = "INFO"
     try:
         with contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
             for handler in handlers:
@@ -74,6 +80,10 @@ def handler_output(args: argparse.Namespace, io: Io) -> Iterator[str]:
     finally:
         for handler, original in zip(handlers, saved, strict=True):
             handler.setStream(original)
+        if saved_level is None:
+            os.environ.pop(LOG_LEVEL_ENV, None)
+        else:
+            os.environ[LOG_LEVEL_ENV] = saved_level
         stream.close()
         if args.verbose:
             io.stderr.write(f"{PROG}: the handlers' logs and metrics are in {path}\n")
