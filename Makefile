@@ -10,6 +10,8 @@ $(STAMP): requirements.txt pyproject.toml package.json package-lock.json
 	$(PY) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/pip install --quiet --disable-pip-version-check --no-deps -e .
+	# Wheels of the locked requirements, so the packaging test installs offline in a fresh venv.
+	$(BIN)/pip wheel --quiet --disable-pip-version-check --no-deps -r requirements.txt -w $(VENV)/wheelhouse
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $(STAMP)
 
