@@ -334,9 +334,9 @@ def test_every_argument_has_help_and_version_prints(capsys: pytest.CaptureFixtur
 
 def test_retries_are_the_state_machines(tmp_path: Any) -> None:
     """The CLI's backoff is the Retry of the status tasks in the definition."""
-    from neptune_watch.local.runtime import DEFAULT_DEFINITION
+    from neptune_watch import resources
 
-    definition = json.loads(DEFAULT_DEFINITION.read_text())
+    definition = json.loads(resources.definition_path().read_text())
     rules = {}
     for state in definition["States"].values():
         for retry in state.get("Retry", []):

@@ -47,9 +47,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None, io: Io | None = None) -> Any:
+    from neptune_watch import resources
+
     io = io or Io()
     args = build_parser().parse_args(argv)
     try:
+        resources.require_watcher()  # the Lambda code the commands reuse (a wheel carries it inside)
         return args.func(args, io)
     except CliError as err:
         return fail(io, err.message, err.code)
