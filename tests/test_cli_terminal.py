@@ -38,8 +38,10 @@ def url() -> Iterator[str]:
 
 
 def env(tmp_path: Path) -> dict[str, str]:
+    # FORCE_COLOR / TTY_COMPATIBLE would tell rich to draw on a pipe too (as users may want).
+    inherited = {k: v for k, v in os.environ.items() if k not in ("FORCE_COLOR", "TTY_COMPATIBLE", "NO_COLOR")}
     return {
-        **os.environ,
+        **inherited,
         "AWS_ACCESS_KEY_ID": "x", "AWS_SECRET_ACCESS_KEY": "x", "AWS_DEFAULT_REGION": "us-east-1",
         "AWS_CONFIG_FILE": str(tmp_path / "none"), "AWS_SHARED_CREDENTIALS_FILE": str(tmp_path / "none"),
         "TERM": "xterm-256color", "COLUMNS": "120",
