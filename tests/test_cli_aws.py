@@ -161,8 +161,9 @@ def test_access_denied_is_exit_1_not_retried(world: World) -> None:
 def test_throttling_is_retried_with_backoff_then_answers(world: World) -> None:
     world.start({"kind": "export", "id": EXP, "timeline": [{"at": 0, "status": "EXPORTING"}]},
                 faults=[{"operation": "GetExportTask", "calls": [1, 2, 3], "error": "ThrottlingException"}])
-    code, out, _ = world.cli("status", f"export:{EXP}")
+    code, out, err = world.cli("status", f"export:{EXP}")
     assert code == 0 and "EXPORTING" in out
+    assert err.count("neptune-watch: ThrottlingException: retrying in ") == 3
     assert world.calls == {"GetExportTask": 4}
     # full jitter under the state machine's bounds: 2 s, 4 s, 8 s
     assert len(world.sleeps) == 3 and all(0 <= s < 2 * 2**i for i, s in enumerate(world.sleeps))
@@ -172,7 +173,9 @@ def test_server_errors_give_up_after_the_bounded_retries(world: World) -> None:
     world.start({"kind": "loader", "id": LOAD, "timeline": [{"at": 0, "status": "LOAD_IN_PROGRESS"}]},
                 faults=[{"operation": "GetLoaderJobStatus", "calls": list(range(1, 20)), "error": "InternalFailureException"}])
     code, _, err = world.cli("status", f"loader:{LOAD}")
-    assert code == 1 and "InternalFailureException" in one_line_error(err)
+    *notes, last = err.splitlines()
+    assert code == 1 and "InternalFailureException" in one_line_error(last)
+    assert len(notes) == TRANSIENT.max_attempts and all("retrying in" in n for n in notes)
     assert world.calls == {"GetLoaderJobStatus": 1 + TRANSIENT.max_attempts}
 
 

@@ -11,6 +11,7 @@ from neptune_watch.cli.common import (
     aws_arguments,
     job_argument,
     parse_job,
+    retry_note,
     retrying,
     using_clients,
 )
@@ -26,7 +27,7 @@ def run(args: argparse.Namespace, io: Io) -> int:
         "export": neptune.cancel_export_task,
     }[job.kind]
     with using_clients(args, job.kind):
-        answer = retrying(lambda: call(job.id), sleep=io.sleep)
+        answer = retrying(lambda: call(job.id), sleep=io.sleep, on_retry=retry_note(io))
     if args.json:
         io.out(json.dumps(answer, indent=2, default=str))
     else:

@@ -250,6 +250,16 @@ def retrying(
             sleep(wait)
 
 
+def retry_note(io: Io) -> Callable[[Exception, float], None]:
+    """Say on stderr that a call is being retried (a silent wait would look like a hang)."""
+
+    def note(err: Exception, wait: float) -> None:
+        io.stderr.write(f"{PROG}: {getattr(err, 'code', type(err).__name__)}: retrying in {wait:.1f} s\n")
+        io.stderr.flush()
+
+    return note
+
+
 def settings_for(args: argparse.Namespace) -> Any:
     """The deployment defaults (poll policy, timeouts), with the command's overrides."""
     from watcher.settings import Settings

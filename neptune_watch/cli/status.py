@@ -11,6 +11,7 @@ from neptune_watch.cli.common import (
     aws_arguments,
     job_argument,
     parse_job,
+    retry_note,
     retrying,
     using_clients,
 )
@@ -39,7 +40,7 @@ def fetch(job: Any, errors: int) -> tuple[dict[str, Any], dict[str, Any]]:
 def run(args: argparse.Namespace, io: Io) -> int:
     job = parse_job(args.job)
     with using_clients(args, job.kind):
-        raw, view = retrying(lambda: fetch(job, args.errors), sleep=io.sleep)
+        raw, view = retrying(lambda: fetch(job, args.errors), sleep=io.sleep, on_retry=retry_note(io))
     if args.json:
         io.out(json.dumps(raw, indent=2, default=str))
     else:
