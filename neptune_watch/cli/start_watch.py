@@ -42,7 +42,7 @@ def console_link(execution_arn: str) -> str:
 
 
 def build_request(args: argparse.Namespace) -> dict[str, Any]:
-    """The watch request (CONTRACT.md section 1) from the arguments, validated as prepare would."""
+    """The watch request (docs/CONTRACT.md section 1) from the arguments, validated as prepare would."""
     from watcher.errors import InvalidRequestError
     from watcher.request import WatchRequest, parse
 

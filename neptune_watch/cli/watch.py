@@ -79,7 +79,7 @@ def follow(
     on_poll: Callable[[dict[str, Any]], None] = lambda w: None,
     on_note: Callable[[str], None] = lambda text: None,
 ) -> dict[str, Any]:
-    """Watch the request's job to its end; the outcome (CONTRACT.md section 2)."""
+    """Watch the request's job to its end; the outcome (docs/CONTRACT.md section 2)."""
     from watcher import watch as steps
     from watcher.errors import WatchError
     from watcher.outcome import finalize
