@@ -44,7 +44,8 @@ def log_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--log-file",
         metavar="PATH",
-        help="where the in-process handlers' logs and EMF metrics go (default: a new temporary file)",
+        help="where the in-process handlers' logs and EMF metrics go (default: a new temporary file, "
+        "removed again when nothing was written to it)",
     )
     parser.add_argument(
         "--verbose", action="store_true", help="also show the handlers' logs and metrics on stderr, and name the log file"
@@ -85,5 +86,7 @@ def handler_output(args: argparse.Namespace, io: Io) -> Iterator[str]:
         else:
             os.environ[LOG_LEVEL_ENV] = saved_level
         stream.close()
+        if not args.log_file and not args.verbose and os.path.getsize(path) == 0:
+            os.remove(path)  # a default log file with nothing in it is not worth leaving behind
         if args.verbose:
             io.stderr.write(f"{PROG}: the handlers' logs and metrics are in {path}\n")
