@@ -1,9 +1,9 @@
 """botocore clients for the two Neptune APIs, created once per process.
 
 They are made with botocore directly, not through boto3: boto3's ``Session.client`` is a thin
-layer over ``botocore.session.create_client``, and importing boto3 costs about twice what
-importing ``botocore.session`` does (its resource layer), on every cold start of a status or
-cancel handler (docs/BENCHMARKS.md, cold start).
+layer over ``botocore.session.create_client``, and importing boto3 adds its own modules (the
+resource layer; about 40 ms, a fifth of ``import boto3``, here) to every cold start of a status
+or cancel handler (docs/BENCHMARKS.md, cold start).
 
 Retries are switched off inside the client on purpose: botocore's ``standard`` mode honours
 the model's ``retryable`` trait and would send a 404 BulkLoadIdNotFoundException three
