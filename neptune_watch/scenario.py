@@ -51,13 +51,13 @@ JobKind = Literal["loader", "import", "export"]
 Operation = Literal[
     "GetLoaderJobStatus",
     "CancelLoaderJob",
+    "ListLoaderJobs",
     "GetImportTask",
     "CancelImportTask",
     "GetExportTask",
     "CancelExportTask",
     # start requests (docs/CONTRACT.md section 4) and the list calls a retried start checks
     "StartLoaderJob",
-    "ListLoaderJobs",
     "StartImportTask",
     "ListImportTasks",
     "StartExportTask",
@@ -68,12 +68,12 @@ Operation = Literal[
 OPERATION_SERVICE: dict[str, str] = {
     "GetLoaderJobStatus": "neptunedata",
     "CancelLoaderJob": "neptunedata",
+    "ListLoaderJobs": "neptunedata",
     "GetImportTask": "neptune-graph",
     "CancelImportTask": "neptune-graph",
     "GetExportTask": "neptune-graph",
     "CancelExportTask": "neptune-graph",
     "StartLoaderJob": "neptunedata",
-    "ListLoaderJobs": "neptunedata",
     "StartImportTask": "neptune-graph",
     "ListImportTasks": "neptune-graph",
     "StartExportTask": "neptune-graph",

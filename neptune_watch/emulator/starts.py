@@ -30,7 +30,6 @@ DEFAULT_TIMELINES: dict[str, list[tuple[float, str]]] = {
     "import": [(0, "IMPORTING"), (60, "SUCCEEDED")],
     "export": [(0, "EXPORTING"), (60, "SUCCEEDED")],
 }
-LOADER_QUEUED = "LOAD_IN_QUEUE"
 
 
 class StartRefused(Exception):
@@ -153,21 +152,6 @@ def _bounded(query: dict[str, str], name: str, default: int) -> int | None:
     except ValueError:
         return None
     return value if 1 <= value <= 100 else None
-
-
-def list_loads(jobs: list[JobState], query: dict[str, str], now: float) -> Reply:
-    """ListLoaderJobs: queued loads first, then the others, each most recent first."""
-    limit = _bounded(query, "limit", 100)
-    include_queued = query.get("includeQueuedLoads", "true").lower()
-    if limit is None or include_queued not in ("true", "false"):
-        return _bad_query(NEPTUNEDATA, "limit must be 1 to 100 and includeQueuedLoads true or false")
-    visible = [(job, job.current(now)) for job in jobs if job.kind == "loader"]
-    loads = [(job, entry) for job, entry in visible if entry is not None]
-    loads.sort(key=lambda item: item[0].started_at, reverse=True)
-    queued = [job.spec.id for job, entry in loads if entry.status == LOADER_QUEUED]
-    others = [job.spec.id for job, entry in loads if entry.status != LOADER_QUEUED]
-    ids = (queued if include_queued == "true" else []) + others
-    return json_reply({"status": "200 OK", "payload": {"loadIds": ids[:limit]}})
 
 
 def list_tasks(kind: str, jobs: list[JobState], query: dict[str, str], clock: render.Clock) -> Reply:
