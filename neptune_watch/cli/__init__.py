@@ -18,6 +18,7 @@ COMMANDS = (
     "neptune_watch.cli.watch",
     "neptune_watch.cli.cancel",
     "neptune_watch.cli.start_watch",
+    "neptune_watch.cli.load",
     "neptune_watch.cli.run_scenario",
     "neptune_watch.cli.local",
 )

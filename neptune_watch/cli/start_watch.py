@@ -20,12 +20,12 @@ from neptune_watch.cli.common import (
     aws_arguments,
     exit_for,
     fail,
-    job_argument,
     parse_job,
     positive_int,
     session,
 )
 from neptune_watch.cli.progress import Progress
+from neptune_watch.cli.starting import check, start_arguments, start_from, start_request
 from neptune_watch.cli.summary import outcome_lines
 from neptune_watch.cli.watch import request_arguments, request_from
 
@@ -46,7 +46,11 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
     from watcher.errors import InvalidRequestError
     from watcher.request import WatchRequest, parse
 
-    request = request_from(args, parse_job(args.job))
+    start = start_from(args)  # a start request (helper `start`): --load / --import-source / --export-destination
+    if (start is None) == (args.job is None):
+        raise CliError("give either a job (kind:id) to watch, or --load, --import-source or --export-destination "
+                       "to start one", Exit.INVALID_REQUEST)
+    request = request_from(args, parse_job(args.job)) if start is None else start_request(args, start)
     if args.correlation_id is not None:
         request["correlationId"] = args.correlation_id
     if args.context is not None:
@@ -54,6 +58,9 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
             request["context"] = json.loads(args.context)
         except ValueError as err:
             raise CliError(f"--context is not valid JSON: {err}", Exit.INVALID_REQUEST) from None
+    if start is not None:
+        check(request)  # the start parameters against the API's model, the rest as prepare does
+        return request
     try:
         parse(WatchRequest, request)
     except InvalidRequestError as err:
@@ -161,7 +168,8 @@ def run(args: argparse.Namespace, io: Io) -> int:
     if not args.follow:
         return 0
     try:
-        desc = follow(sfn, arn, io, f"{request['job']['kind']}:{request['job']['id']}", args.interval)
+        job = request.get("job") or {"kind": request["start"]["kind"], "id": "(starting)"}
+        desc = follow(sfn, arn, io, f"{job['kind']}:{job['id']}", args.interval)
     except KeyboardInterrupt:
         return fail(io, f"interrupted; the execution keeps running: {arn}", Exit.INTERRUPTED)
     except Exception as err:
@@ -195,7 +203,12 @@ def register(sub: Any) -> None:
         epilog=EXIT_CODES_HELP + " (with --follow; without it, 0 once the execution started)",
     )
     p.add_argument("--state-machine", required=True, metavar="ARN", help="ARN of the deployed watch state machine")
-    job_argument(p)
+    p.add_argument(
+        "job", nargs="?",
+        help="the job to watch: loader:<loadId>, import:<taskId> or export:<taskId> (or start one with --load, "
+        "--import-source or --export-destination)",
+    )  # fmt: skip
+    start_arguments(p)
     request_arguments(p)
     p.add_argument("--correlation-id", help="correlationId echoed in the outcome (also used to spot duplicates)")
     p.add_argument("--context", metavar="JSON", help="any JSON the outcome should carry back (at most 8 KB)")
