@@ -72,7 +72,7 @@ def test_load_retries_an_unanswered_start_without_starting_twice(world: World) -
 
 def test_a_refused_load_exits_failed_with_the_loaders_error(world: World) -> None:
     world.start(faults=[{"operation": "StartLoaderJob", "calls": [1], "error": "LoadUrlAccessDeniedException"}])
-    code, out, err = world.cli(*LOAD_ARGS)
+    code, _, err = world.cli(*LOAD_ARGS)
     assert code == 3
     assert "LoadUrlAccessDeniedException" in one_line_error(err)
     assert world.emulator.started_jobs() == [] and world.calls == {"StartLoaderJob": 1}
