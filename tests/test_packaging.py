@@ -27,6 +27,9 @@ from packaging.requirements import Requirement
 
 from neptune_watch import resources
 
+# One worker builds and installs the wheel once (make test runs pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("wheel")
+
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = REPO / ".venv" / "wheelhouse"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -72,6 +75,18 @@ def test_extras_split_the_dependencies() -> None:
     assert "moto" not in base and "aws-cdk-lib" not in base
     assert "moto" not in cdk and "aws-cdk-lib" in cdk
     assert "aws-cdk-lib" not in local and "moto" in local
+
+
+def test_requirements_txt_is_the_exact_lock_of_this_environment() -> None:
+    pinned = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[_norm(name)] = version
+    installed = {_norm(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    installed.pop("pip", None)
+    installed.pop("neptune-watch", None)  # this project, installed editable
+    assert installed == pinned
 
 
 # --- the wheel in a fresh virtualenv ------------------------------------------------------
