@@ -19,7 +19,6 @@ use_packaged_node()
 
 import aws_cdk as cdk  # noqa: E402
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks  # noqa: E402
-
 from neptune_watch.cdk.config import CONTEXT_KEY, ConfigError, parse_config  # noqa: E402
 from neptune_watch.cdk.examples_stack import NeptuneWatchExamplesStack  # noqa: E402
 from neptune_watch.cdk.watch_stack import NeptuneWatchStack  # noqa: E402
