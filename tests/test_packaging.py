@@ -67,6 +67,17 @@ def test_every_data_folder_is_found_in_the_checkout() -> None:
     assert (resources.examples_dir() / "parent_sync.asl.json").is_file()
 
 
+def test_a_foreign_watcher_package_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import types
+
+    resources.require_watcher()  # ours (lambdas/ of this checkout): accepted
+    foreign = types.ModuleType("watcher")
+    foreign.__file__ = str(tmp_path / "watcher" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "watcher", foreign)
+    with pytest.raises(ImportError, match="a different 'watcher' package"):
+        resources.require_watcher()
+
+
 def test_extras_split_the_dependencies() -> None:
     project = PYPROJECT["project"]
     base = " ".join(project["dependencies"])
