@@ -20,6 +20,7 @@ from .settings import Settings, settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
+_given: dict[str, Any] = {}
 
 NO_RETRY = {"mode": "standard", "total_max_attempts": 1}
 
@@ -50,6 +51,8 @@ def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:
 
 def loader_client(cfg: Settings | None = None) -> Any:
     """``neptunedata`` client for the cluster's writer endpoint (it has no default endpoint)."""
+    if "neptunedata" in _given:
+        return _given["neptunedata"]
     cfg = cfg or settings()
     if not cfg.neptune_endpoint:
         raise ConfigurationError(
@@ -61,11 +64,22 @@ def loader_client(cfg: Settings | None = None) -> Any:
 
 def graph_client(cfg: Settings | None = None) -> Any:
     """``neptune-graph`` client on the regional endpoint (overridable for local runs)."""
+    if "neptune-graph" in _given:
+        return _given["neptune-graph"]
     cfg = cfg or settings()
     return _cached("neptune-graph", cfg.graph_endpoint, cfg)
 
 
+def use(given: dict[str, Any]) -> None:
+    """Make the calls use these clients (service name -> client), e.g. the CLI's, built from the
+    user's profile and region; an empty dict goes back to the clients the settings describe."""
+    with _lock:
+        _given.clear()
+        _given.update(given)
+
+
 def reset() -> None:
-    """Forget cached clients (tests and the local runtime change endpoints)."""
+    """Forget cached and given clients (tests and the local runtime change endpoints)."""
     with _lock:
         _clients.clear()
+        _given.clear()
