@@ -267,3 +267,11 @@ def test_app_builds_the_examples_when_the_context_flag_asks(tmp_path: Path) -> N
     context = {"neptune-watch": h.context()["neptune-watch"], "neptune-watch:examples": "true"}
     stacks = app.build(cdk.App(outdir=str(tmp_path), context=context))
     assert [s.stack_name for s in stacks] == ["NeptuneWatch", "NeptuneWatch-Examples"]
+
+
+def test_the_construct_is_also_reachable_from_the_top_package() -> None:
+    import neptune_watch
+
+    assert neptune_watch.NeptuneWatch is NeptuneWatch
+    with pytest.raises(AttributeError):
+        _ = neptune_watch.Nothing

@@ -78,6 +78,13 @@ def test_a_foreign_watcher_package_is_refused(monkeypatch: pytest.MonkeyPatch, t
         resources.require_watcher()
 
 
+def test_the_cli_and_the_local_runtime_do_not_import_the_cdk() -> None:
+    code = ("import sys, neptune_watch, neptune_watch.cli, neptune_watch.local.runtime; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs')))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_extras_split_the_dependencies() -> None:
     project = PYPROJECT["project"]
     base = " ".join(project["dependencies"])
