@@ -1,4 +1,9 @@
-"""boto3 clients for the two Neptune APIs, created once per process.
+"""botocore clients for the two Neptune APIs, created once per process.
+
+They are made with botocore directly, not through boto3: boto3's ``Session.client`` is a thin
+layer over ``botocore.session.create_client``, and importing boto3 adds its own modules (the
+resource layer; about 40 ms, a fifth of ``import boto3``, here) to every cold start of a status
+or cancel handler (docs/BENCHMARKS.md, cold start).
 
 Retries are switched off inside the client on purpose: botocore's ``standard`` mode honours
 the model's ``retryable`` trait and would send a 404 BulkLoadIdNotFoundException three
@@ -12,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from .errors import ConfigurationError
@@ -38,7 +43,8 @@ def _make(service: str, endpoint: str | None, cfg: Settings) -> Any:
     kwargs: dict[str, Any] = {"config": client_config(cfg)}
     if endpoint:
         kwargs["endpoint_url"] = endpoint
-    return boto3.session.Session().client(service, **kwargs)  # type: ignore[call-overload]
+    # One botocore session per client: sessions are not safe to share between threads.
+    return botocore.session.Session().create_client(service, **kwargs)
 
 
 def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:
