@@ -52,6 +52,8 @@ class Settings:
     max_seconds_per_execution: int = 86400
     # How many consecutive polls an unknown status is tolerated before the watch gives up
     unknown_status_max_polls: int = 5
+    # How long an ended watch answers later requests for its job from its record (lock.py)
+    ended_window_seconds: int = 900
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -72,6 +74,7 @@ class Settings:
             max_polls_per_execution=_int("MAX_POLLS_PER_EXECUTION", d.max_polls_per_execution),
             max_seconds_per_execution=_int("MAX_SECONDS_PER_EXECUTION", d.max_seconds_per_execution),
             unknown_status_max_polls=_int("UNKNOWN_STATUS_MAX_POLLS", d.unknown_status_max_polls),
+            ended_window_seconds=_int("ENDED_WINDOW_SECONDS", d.ended_window_seconds),
         )
 
     def graph_allowed(self, graph_id: str | None) -> bool:
