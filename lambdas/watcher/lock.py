@@ -213,7 +213,7 @@ def state_machine_of(execution_arn: str) -> str:
     parts = execution_arn.split(":")
     if len(parts) < 8 or parts[5] != "execution":
         raise InvalidRequestError(f"{execution_arn!r} is not an execution ARN")
-    return ":".join(parts[:5] + ["stateMachine", parts[6]])
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
 
 
 def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
