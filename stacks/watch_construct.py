@@ -44,6 +44,7 @@ from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 from constructs import Construct
 
+from . import flow
 from .config import (
     DEFAULT_OUTCOME_SOURCE,
     DEFAULT_POWERTOOLS_LAYER_VERSION,
@@ -258,6 +259,7 @@ class NeptuneWatch(Construct):
         self._make_lock_table(props)
         self._make_state_machine(props)
         self._make_request_rule(props)
+        flow.wire_flow(self)
         self._make_alarms(props)
         self._acknowledge()
 
@@ -511,6 +513,7 @@ class NeptuneWatch(Construct):
                 "LockTableName": self.lock_table.table_name,
             }
         )
+        subs.update(flow.make_unpublished_queue(self))
         missing = placeholders(self.definition_text) - set(subs)
         extra = set(subs) - placeholders(self.definition_text)
         if missing or extra:
@@ -684,6 +687,7 @@ class NeptuneWatch(Construct):
                 "(access denied, retries exhausted, unreachable endpoint).",
             ),
         }
+        metrics.update(flow.alarm_metrics(self, period))
         alarm_topic = (
             sns.Topic.from_topic_arn(self, "AlarmTopic", props.alarm_topic_arn)
             if props.alarm_topic_arn

@@ -78,13 +78,13 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
         stored = lock.recover(table, dead, me=me)
         if stored is None:
             return {"next": "QUIET"}  # nothing to recover: the owner ended its watch
-        w = new_watch(event, stored, execution_id=me, cfg=cfg)
+        w = new_watch(event, execution_id=me, cfg=cfg, request=stored)
         w["lock"]["expiresEpoch"] = str(int(float(w["deadlineEpoch"]) + LOCK_MARGIN_SECONDS))
         return w
     if isinstance(request, dict) and STARTED_BY in request:
         # Set by parents that start us with startExecution (links the executions in the console).
         request = {k: v for k, v in request.items() if k != STARTED_BY}
-    w = new_watch(event, request, execution_id=me, cfg=cfg)
+    w = new_watch(event, execution_id=me, cfg=cfg, request=request)
     if w.get("lock") is None:  # a start request: its job is new, there is nothing to share yet
         return w
     held = lock.acquire(
@@ -101,11 +101,12 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     return w
 
 
-def new_watch(event: dict[str, Any], request: Any, *, execution_id: str, cfg: Settings) -> dict[str, Any]:
-    """A validated request as a new watch (no Neptune call, no lock yet)."""
+def new_watch(event: dict[str, Any], *, execution_id: str | None, cfg: Settings, request: Any = None) -> dict[str, Any]:
+    """A validated request (``request``, else ``event["request"]``) as a new watch (no Neptune
+    call, no lock yet)."""
     from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
 
-    req = parse(WatchRequest, request)
+    req = parse(WatchRequest, event.get("request") if request is None else request)
     timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
     if timeout > cfg.max_timeout_seconds:
         raise InvalidRequestError(f"timeoutSeconds {timeout} exceeds the maximum {cfg.max_timeout_seconds}")
