@@ -59,13 +59,12 @@ LOADER_FAILURES = (
     "LOAD_DATA_DEADLOCK",
 )
 #: Continuation cost read from statemachines/watch.asl.json, used only when the local runtime
-#: cannot run a continuation: parent ContinueAsNewExecution, End, Succeeded; child Wrap,
-#: Prepare, IsContinuation (6 states), minus the Wait the continuation's first poll skips.
-ASL_CONTINUATION_EXTRA = 5
-#: Per poll: WaitBeforePoll, Poll, Route; per watch: Wrap, Prepare, IsContinuation,
-#: AcquireLock, Finalize, KeepFinal, PublishToSns, PublishToEventBridge, ShouldRelease,
-#: ReleaseLock, AnswerCaller, End, Succeeded/Failed (13), minus the Wait the first poll skips.
-ASL_BILLING = {"per_poll": 3.0, "overhead": 12.0, "residual": float("nan")}
+#: cannot run a continuation: parent SaveContinuation, ContinueAsNewExecution, Succeeded; child
+#: Prepare, Route (5 states), minus the Wait the continuation's first poll skips.
+ASL_CONTINUATION_EXTRA = 4
+#: Per poll: WaitBeforePoll, Poll, Route; per watch: Prepare, Route, Finalize, PublishToSns,
+#: PublishToEventBridge, AnswerCaller, Succeeded/Failed (7), minus the Wait the first poll skips.
+ASL_BILLING = {"per_poll": 3.0, "overhead": 6.0, "residual": float("nan")}
 PNG = REPO / "docs" / "polling.png"
 
 

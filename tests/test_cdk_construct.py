@@ -499,7 +499,7 @@ def test_placeholders_helper() -> None:
 
 def test_definition_with_an_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
     asl = json.loads(h.ASL_PATH.read_text())
-    asl["States"]["Wrap"]["Comment"] = "${SomethingElse}"
+    asl["States"]["Prepare"]["Comment"] = "${SomethingElse}"
     path = tmp_path / "bad.asl.json"
     path.write_text(json.dumps(asl))
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "out")), "Bad")

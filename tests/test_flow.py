@@ -227,6 +227,47 @@ def test_continuations_by_reference_keep_one_outcome():
         assert all("job" not in json.dumps(i) for i in carried)  # a reference, not the watch
 
 
+# --- stale locks --------------------------------------------------------------------------
+
+
+def _registered(rt: LocalRuntime, n: int) -> None:
+    ddb = rt.client("dynamodb")
+    deadline = time.monotonic() + 30
+    while True:
+        item = ddb.get_item(TableName="neptune-watch-locks", Key={"pk": {"S": f"loader#{LOAD}"}}).get("Item") or {}
+        if len(item.get("regs", {}).get("M", {})) >= n:
+            return
+        assert time.monotonic() < deadline, item
+        time.sleep(0.005)
+
+
+def test_an_aborted_owner_is_recovered_and_its_waiters_answered():
+    """The deployment's rule starts a recovery execution on the owner's ABORTED status event
+    (moto emits no such events: the test starts it with the rule's input)."""
+    with LocalRuntime(jobs=[loader_job(at=600)]) as rt:
+        owner = rt.start(req("owner"))
+        deadline = time.monotonic() + 30
+        while rt.emulator.calls[GET] < 1:
+            assert time.monotonic() < deadline
+            time.sleep(0.001)
+        with rt.together():  # virtual time stands still: the owner stays in its Wait
+            dup = rt.start(req("dup"))
+            _registered(rt, 1)
+            early = rt.start({"neptuneWatchRecover": {"executionArn": owner}})  # the owner still runs: refused
+            assert rt.wait(early, timeout=60)["status"] == "SUCCEEDED"
+            rt.client("stepfunctions").stop_execution(executionArn=owner, error="Operator", cause="stopped")
+        assert rt.wait(owner, timeout=60)["status"] == "ABORTED"
+        recovery = rt.start({"neptuneWatchRecover": {"executionArn": owner}})
+        again = rt.start({"neptuneWatchRecover": {"executionArn": owner}})  # a redelivered event
+        done = ends(rt, [recovery, dup, again])
+        assert [d["status"] for d in done] == ["FAILED", "FAILED", "SUCCEEDED"]
+        assert outcome_of(done[0])["correlationId"] == "owner" and outcome_of(done[1])["correlationId"] == "dup"
+        sns = [m["message"] for m in rt.sns_messages()]
+        assert by_corr(sns) == Counter(["owner", "dup"]) and {m["outcome"] for m in sns} == {"FAILED"}
+        assert len(rt.events()) == 2
+        assert pollers(rt, [dup, early, again]) == []
+
+
 # --- publications --------------------------------------------------------------------------
 
 
