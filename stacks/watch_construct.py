@@ -565,7 +565,7 @@ class NeptuneWatch(Construct):
         )
         sm.add_to_role_policy(
             iam.PolicyStatement(
-                actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"],
+                actions=["dynamodb:PutItem"],  # SaveContinuation; the lock is the functions' (flow.py)
                 resources=[self.lock_table.table_arn],
             )
         )
