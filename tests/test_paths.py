@@ -574,6 +574,30 @@ def test_max_errors_pages(max_errors, kept, extra_pages):
     assert r["calls"] == {"GetLoaderJobStatus": o["polls"] + extra_pages}
 
 
+def test_a_thousand_short_errors_all_reach_the_outcome():
+    """maxErrors 1000 with ~110-byte error details: all of them fit the outcome (the watch once
+    stopped at 722 under an 80 KB cap); every state's payload stays under 256 KB."""
+    errors = [{"code": "PARSING_ERROR", "message": f"row {i} is malformed: expected 12 columns", "file": "s3://bucket/v.csv",
+               "record": i} for i in range(1000)]  # fmt: skip
+    sc = load_scenario({
+        "request": request("loader", maxErrors=1000),
+        "job": job("loader", [{"at": 0, "status": "LOAD_IN_PROGRESS"}, {"at": 30, "status": "LOAD_FAILED", "errors": errors}]),
+    })  # fmt: skip
+    started = time.perf_counter()
+    with LocalRuntime(jobs=sc.all_jobs()) as rt:
+        arn = rt.start(sc.request)
+        r = report(rt, rt.wait(arn, timeout=60), started)
+        history = rt.history(arn)
+    o = published(r, "FAILED", "loader", cause_is_outcome=False)
+    assert len(json.dumps(errors).encode()) > 100_000
+    assert o["errors"] == errors and "errorsTruncated" not in o
+    for event in history:
+        for details in (v for k, v in event.items() if k.endswith("Details") and isinstance(v, dict)):
+            for value in details.values():
+                if isinstance(value, str):
+                    assert len(value.encode()) < MESSAGE_LIMIT, (event["type"], len(value))
+
+
 def test_a_huge_outcome_stays_under_256_kb():
     big = "x" * 2500
     errors = [{"code": "PARSING_ERROR", "message": big, "file": "s3://bucket/v.csv", "record": i} for i in range(1000)]

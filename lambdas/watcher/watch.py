@@ -44,7 +44,7 @@ MAX_ERRORS_PER_PAGE = 100
 # the outcome and the Fail cause. maxErrors long messages would otherwise overflow the payload
 # (States.DataLimitExceeded) and the watch would end in ERROR instead of its real outcome.
 MAX_ERROR_MESSAGE = 2_000
-MAX_CARRIED_ERRORS_BYTES = 80_000
+MAX_CARRIED_ERRORS_BYTES = 150_000  # under the outcome's 200 KB; the state after Finalize holds the outcome only
 CANCEL_CONFIRM_SECONDS = 900
 
 
