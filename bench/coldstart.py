@@ -31,16 +31,10 @@ from _common import code_version
 
 REPO = Path(__file__).resolve().parents[1]
 PYTHON = REPO / ".venv" / "bin" / "python"
-HANDLERS = (
-    "prepare",
-    "finalize",
-    "loader_status",
-    "loader_cancel",
-    "import_status",
-    "import_cancel",
-    "export_status",
-    "export_cancel",
-)
+sys.path.insert(0, str(REPO / "lambdas"))
+from watcher.names import FUNCTIONS  # noqa: E402  (the one table of handlers)
+
+HANDLERS = tuple(f.key for f in FUNCTIONS)
 BASELINE = "boto3"
 SNIPPET = "import time; t=time.perf_counter(); import {mod}; print(time.perf_counter()-t)"
 #: Top-level packages reported as one group in the attribution.

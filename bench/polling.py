@@ -6,7 +6,7 @@
    85% success / 10% failure / 5% cancelled, the time to the terminal status log-uniform
    from 1 minute to 48 hours, Neptune Analytics jobs reporting ``progressPercentage`` (roughly
    linear in the job's *planned* duration, with noise; a failing or cancelled job stops
-   progressing when it stops). Each trace is an emulator timeline (CONTRACT.md section 3), so
+   progressing when it stops). Each trace is an emulator timeline (docs/CONTRACT.md section 3), so
    the very same trace can be played back on the local runtime.
 2. Every policy is simulated in virtual time over every trace. Our policy is the real
    ``PollPolicy.next_wait`` called as ``watcher/watch.py`` calls it; the fixed loops poll at

@@ -1,4 +1,4 @@
-"""Scenario files: what the local Neptune emulator plays back (CONTRACT.md section 3).
+"""Scenario files: what the local Neptune emulator plays back (docs/CONTRACT.md section 3).
 
 A scenario names the watch request to run, the job(s) the emulated service knows (each a
 timeline of statuses in virtual seconds) and the faults to inject into given calls::

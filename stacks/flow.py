@@ -19,6 +19,7 @@ from typing import Any
 
 from aws_cdk import Duration
 from aws_cdk import aws_cloudwatch as cloudwatch
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -110,11 +111,21 @@ def wire_flow(c: Any) -> None:
     )
 
 
-def alarm_metrics(c: Any, period: Duration) -> dict[str, tuple[cloudwatch.IMetric, str]]:
-    return {
-        "OutcomesUnpublished": (
-            c.unpublished_queue.metric_approximate_number_of_messages_visible(period=period, statistic="Maximum"),
-            "Outcomes could not be published to SNS or EventBridge after their retries and are kept "
-            "in the queue of unpublished outcomes.",
-        )
-    }
+def build_alarms(c: Any, alarm_topic: Any) -> dict[str, cloudwatch.Alarm]:
+    """An alarm on the depth of the queue of unpublished outcomes."""
+    alarm = cloudwatch.Alarm(
+        c,
+        "OutcomesUnpublishedAlarm",
+        metric=c.unpublished_queue.metric_approximate_number_of_messages_visible(
+            period=Duration.minutes(5), statistic="Maximum"
+        ),
+        threshold=1,
+        evaluation_periods=1,
+        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+        treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        alarm_description=f"neptune-watch {c.state_machine_name}: outcomes could not be published to SNS or "
+        "EventBridge after their retries and are kept in the queue of unpublished outcomes.",
+    )
+    if alarm_topic is not None:
+        alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+    return {"OutcomesUnpublished": alarm}

@@ -2,7 +2,7 @@
 interpreter, the real handlers and the Neptune emulator on a virtual clock.
 
 Each test runs one scenario (most of them the copyable files in ``scenarios/``) and checks the
-public contract (CONTRACT.md): exactly one SNS message and one EventBridge event, both equal to
+public contract (docs/CONTRACT.md): exactly one SNS message and one EventBridge event, both equal to
 the outcome; the execution's end (Succeed only for SUCCEEDED, otherwise Fail with
 ``NeptuneWatch.<OUTCOME>`` and the outcome JSON as Cause); the outcome's fields; and how many
 Neptune calls the watch made.
@@ -65,7 +65,7 @@ def request(kind: str, **fields: Any) -> dict[str, Any]:
 
 
 def run(data: dict[str, Any]) -> dict[str, Any]:
-    """One scenario through ``run_scenario``: the report of CONTRACT.md section 3."""
+    """One scenario through ``run_scenario``: the report of docs/CONTRACT.md section 3."""
     return run_scenario(load_scenario(copy.deepcopy(data)), timeout=60)
 
 
@@ -166,7 +166,7 @@ def test_loader_cancelled_by_user():
     assert r["calls"] == {"GetLoaderJobStatus": o["polls"]}
 
 
-# What each terminal loader status means (CONTRACT.md section 2), written out rather than read
+# What each terminal loader status means (docs/CONTRACT.md section 2), written out rather than read
 # from statuses.LOADER, so that a wrong table fails here.
 LOADER_TERMINAL = {
     "LOAD_COMPLETED": "SUCCEEDED",

@@ -19,10 +19,12 @@ from typing import Any
 
 from aws_lambda_powertools import Logger, Metrics
 
-SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", "neptune-watch")
+from .names import METRICS_NAMESPACE, SERVICE_NAME
+
+SERVICE = os.environ.get("POWERTOOLS_SERVICE_NAME", SERVICE_NAME)
 
 logger = Logger(service=SERVICE)
-metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", "NeptuneWatch"), service=SERVICE)
+metrics = Metrics(namespace=os.environ.get("POWERTOOLS_METRICS_NAMESPACE", METRICS_NAMESPACE), service=SERVICE)
 
 Handler = Callable[[dict[str, Any], Any], Any]
 

@@ -1,4 +1,4 @@
-"""The outcome: the one message a watch publishes (CONTRACT.md section 2).
+"""The outcome: the one message a watch publishes (docs/CONTRACT.md section 2).
 
 :func:`finalize` builds it from whatever the state machine has when the watch ends (a
 finished watch, a watch interrupted by an error, or a request that never became a watch),

@@ -1,4 +1,4 @@
-"""Input models: the watch request (CONTRACT.md section 1) and the handlers' direct events.
+"""Input models: the watch request (docs/CONTRACT.md section 1) and the handlers' direct events.
 
 Parsing fails fast with :class:`~watcher.errors.InvalidRequestError` and a message that
 names the field, before any Neptune call is made.

@@ -1,7 +1,7 @@
 """Every status the Neptune services report, and what it means for a watch.
 
 One table per job kind. A status is either still running or terminal; a terminal status
-maps to exactly one outcome of the public contract (CONTRACT.md section 2). Statuses that
+maps to exactly one outcome of the public contract (docs/CONTRACT.md section 2). Statuses that
 are not in the tables are handled on purpose (see :func:`classify`), never looped on forever.
 """
 
