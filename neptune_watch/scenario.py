@@ -51,6 +51,7 @@ JobKind = Literal["loader", "import", "export"]
 Operation = Literal[
     "GetLoaderJobStatus",
     "CancelLoaderJob",
+    "ListLoaderJobs",
     "GetImportTask",
     "CancelImportTask",
     "GetExportTask",
@@ -61,6 +62,7 @@ Operation = Literal[
 OPERATION_SERVICE: dict[str, str] = {
     "GetLoaderJobStatus": "neptunedata",
     "CancelLoaderJob": "neptunedata",
+    "ListLoaderJobs": "neptunedata",
     "GetImportTask": "neptune-graph",
     "CancelImportTask": "neptune-graph",
     "GetExportTask": "neptune-graph",

@@ -247,7 +247,8 @@ OPTIMIZED = {
 INTEGRATION_EXTRA = {"events:putEvents": ("EventBridge.FailedEntry",)}
 # botocore's service names of the SDK integrations' service names (arn:aws:states:::aws-sdk:<x>:...).
 SDK_SERVICES = {"sfn": ("Sfn", "stepfunctions"), "dynamodb": ("DynamoDb", "dynamodb"),
-                "sns": ("Sns", "sns"), "eventbridge": ("EventBridge", "events"), "sqs": ("Sqs", "sqs")}  # fmt: skip
+                "sns": ("Sns", "sns"), "eventbridge": ("EventBridge", "events"), "sqs": ("Sqs", "sqs"),
+                "cloudwatch": ("CloudWatch", "cloudwatch")}  # fmt: skip
 
 
 def _with_suffix(name: str) -> str:

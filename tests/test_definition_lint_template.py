@@ -64,7 +64,8 @@ def test_task_timeout_rule_catches_a_task_timeout_at_or_below_the_function_timeo
 
 def test_iam_doc_sync_policy_is_what_the_construct_grants_its_own_sync_task(template: dict[str, Any]) -> None:
     """docs/IAM.md's `.sync:2` parent policy (from the AWS docs) is the one the construct gives
-    the watch itself for its continue-as-new `.sync:2` task: both say the same six grants."""
+    the watch itself for its continue-as-new `.sync:2` task (stacks/state_machine.py grant_start,
+    also behind grant_start_sync): both say the same six grants."""
     import re
 
     import conftest_cdk as h

@@ -376,7 +376,7 @@ def test_conditional_writes_are_atomic_on_the_local_runtime():
             wins: list[int] = []
             barrier = threading.Barrier(8)
 
-            def put(n: int, key: str = f"race#{round_}") -> None:
+            def put(n: int, key: str = f"race#{round_}", barrier: Any = barrier, wins: list[int] = wins) -> None:
                 barrier.wait()
                 try:
                     ddb.put_item(TableName="neptune-watch-locks", Item={"pk": {"S": key}, "owner": {"S": str(n)}},

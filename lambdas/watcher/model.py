@@ -73,6 +73,9 @@ class Watch:
     errors: list[dict[str, Any]] = field(default_factory=list)
     errorsPage: int = 1
     errorsTruncated: bool = False
+    errorsNote: str | None = None  # why error details stopped early (a page that could not be read)
+    jobStartEpoch: float | None = None  # the job's own start as the service reports it (poll pacing)
+    rollbackSinceEpoch: float | None = None  # when an Analytics rollback was first seen
     cancel: dict[str, Any] | None = None
     result: dict[str, Any] | None = None
     next: Next = "POLL"

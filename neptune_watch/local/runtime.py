@@ -126,7 +126,7 @@ class LocalRuntime:
         definition: str | None = None,
         start_epoch: float | None = None,
         log_stream: TextIO | None = None,
-        log_level: str = "WARNING",
+        log_level: str | None = None,
         jobs: list[JobSpec] | tuple[JobSpec, ...] = (),
         faults: list[FaultSpec] | tuple[FaultSpec, ...] = (),
     ) -> None:
@@ -140,7 +140,8 @@ class LocalRuntime:
             jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=1.2
         )
         self.log_stream = log_stream or sys.stderr
-        self.log_level = log_level
+        # The in-process handlers' log level (NEPTUNE_WATCH_LOG_LEVEL: `neptune-watch --verbose` sets it).
+        self.log_level = log_level or os.environ.get("NEPTUNE_WATCH_LOG_LEVEL") or "WARNING"
         self.invocations: Counter[str] = Counter()
         self.finalized_at: list[float] = []
         self.watches: dict[str, dict[str, Any]] = {}

@@ -8,7 +8,9 @@ state, ``.waitForTaskToken``) it registers the token with the job's owner instea
 
 from typing import Any
 
-from ..observability import entrypoint, logger
+from aws_lambda_powertools.metrics import MetricUnit
+
+from ..observability import entrypoint, logger, metrics
 from ..settings import settings
 from ..watch import await_owner, prepare
 
@@ -20,5 +22,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
                     execution_id=event.get("executionId"))
         return {}
     watch = prepare(event, execution_id=event.get("executionId"), cfg=settings())
+    if "job" in watch:
+        metrics.add_metric(name="Continuations" if watch["generation"] else "Watches", unit=MetricUnit.Count, value=1)
     logger.info("watch prepared", extra={"job": watch.get("job"), "role": watch.get("role"), "next": watch.get("next")})
     return {"watch": watch}
