@@ -391,3 +391,25 @@ def test_conditional_writes_are_atomic_on_the_local_runtime():
             for t in threads:
                 t.join()
             assert len(wins) == 1, (round_, wins)
+
+
+def test_recovery_of_a_stopped_root_whose_continuation_runs_keeps_one_outcome():
+    """An owner that continued as new is stopped; the recovery must not add a second poller
+    while its continuation runs (it ends the lock in the owner's name), and must take over if
+    that continuation was stopped with it. Either way: one outcome."""
+    with LocalRuntime(jobs=[loader_job("LOAD_COMPLETED", at=3000)], settings={"maxPollsPerExecution": 2}) as rt:
+        root = rt.start(req("long"))
+        deadline = time.monotonic() + 30
+        while len(rt.executions()) < 2:
+            assert time.monotonic() < deadline, "no continuation was started"
+            time.sleep(0.002)
+        with rt.together():
+            rt.client("stepfunctions").stop_execution(executionArn=root, error="Operator", cause="stopped")
+        assert rt.wait(root, timeout=60)["status"] == "ABORTED"
+        recovery = rt.start({"neptuneWatchRecover": {"executionArn": root}})
+        rt.wait(recovery, timeout=90)
+        for e in rt.executions():
+            rt.wait(e["executionArn"], timeout=90)
+        sns = [m["message"] for m in rt.sns_messages()]
+        assert [m["correlationId"] for m in sns] == ["long"] and len(rt.events()) == 1
+        assert sns[0]["outcome"] == "SUCCEEDED"

@@ -254,6 +254,8 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
     item = _get(table, scan_key)
     if item is None or item["st"]["S"] != RUNNING or item["owner"]["S"] != dead:
         return None
+    if _continuation_running(table, dead):
+        return None  # the watch goes on in a continuation, which ends the lock in the owner's name
     try:
         ddb.update_item(
             TableName=table,
@@ -268,6 +270,18 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
             return None
         raise
     return json.loads(item["req"]["S"])
+
+
+def _continuation_running(table: str, execution: str) -> bool:
+    """True if ``execution`` handed its watch to a continuation that still runs."""
+    record = _get(table, f"cont#{execution}")
+    if record is None:
+        return False
+    child = state_machine_of(execution).replace(":stateMachine:", ":execution:") + ":" + record["child"]["S"]
+    try:
+        return client("stepfunctions").describe_execution(executionArn=child).get("status") == "RUNNING"
+    except Exception:
+        return False
 
 
 def _lock_key_of(desc: dict[str, Any]) -> str | None:
