@@ -397,7 +397,7 @@ def test_recovery_of_a_stopped_root_whose_continuation_runs_keeps_one_outcome():
     """An owner that continued as new is stopped; the recovery must not add a second poller
     while its continuation runs (it ends the lock in the owner's name), and must take over if
     that continuation was stopped with it. Either way: one outcome."""
-    with LocalRuntime(jobs=[loader_job("LOAD_COMPLETED", at=3000)], settings={"maxPollsPerExecution": 2}) as rt:
+    with LocalRuntime(jobs=[loader_job("LOAD_COMPLETED", at=400)], settings={"maxPollsPerExecution": 3}) as rt:
         root = rt.start(req("long"))
         deadline = time.monotonic() + 30
         while len(rt.executions()) < 2:
@@ -411,5 +411,5 @@ def test_recovery_of_a_stopped_root_whose_continuation_runs_keeps_one_outcome():
         for e in rt.executions():
             rt.wait(e["executionArn"], timeout=90)
         sns = [m["message"] for m in rt.sns_messages()]
-        assert [m["correlationId"] for m in sns] == ["long"] and len(rt.events()) == 1
+        assert [m["correlationId"] for m in sns] == ["long"] and len(rt.events()) == 1, sns
         assert sns[0]["outcome"] == "SUCCEEDED"

@@ -218,8 +218,9 @@ def state_machine_of(execution_arn: str) -> str:
 
 def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
     """The watch that execution ``ref`` stored for its continuation, if ``me`` is that
-    continuation: ``ref`` is a running execution of this same state machine, the record is
-    ``ref``'s, and it names this execution. Anything else is an InvalidRequestError."""
+    continuation: ``ref`` is an execution of this same state machine that runs (or was stopped
+    after starting us), the record is ``ref``'s, and it names this execution. Anything else is
+    an InvalidRequestError."""
     if not isinstance(ref, str) or not ref:
         raise InvalidRequestError("neptuneWatchContinue.from must name the execution that continues")
     mine = state_machine_of(me)
@@ -232,8 +233,10 @@ def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
         desc = client("stepfunctions").describe_execution(executionArn=ref)
     except Exception as exc:
         raise InvalidRequestError(f"the continuing execution cannot be described: {exc}") from exc
-    if desc.get("status") != "RUNNING" or desc.get("stateMachineArn") != mine:
-        raise InvalidRequestError("a continuation is accepted only from a running execution of this state machine")
+    # RUNNING, or stopped since it started us (an operator's abort, a timeout): the record binds
+    # this execution by name, so the watch goes on here and the recovery rule leaves it alone.
+    if desc.get("status") not in ("RUNNING", "ABORTED", "TIMED_OUT") or desc.get("stateMachineArn") != mine:
+        raise InvalidRequestError("a continuation is accepted only from an execution of this state machine that runs or was stopped")
     return json.loads(item["watch"]["S"])
 
 
