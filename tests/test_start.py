@@ -1,5 +1,7 @@
 """Start requests (docs/CONTRACT.md section 4): validation from the botocore models, the start
 handlers against the emulator over real HTTP, and no double start after a start that timed out.
+(``start_watch`` is prepare's part for a start request; the lock it then takes is tested end to
+end in test_start_paths.py.)
 """
 
 from __future__ import annotations
@@ -13,7 +15,6 @@ from watcher import start as S
 from watcher.errors import ConfigurationError, InvalidRequestError, NeptuneThrottled, NeptuneTimeout
 from watcher.handlers import export_start, import_start, loader_start
 from watcher.settings import Settings
-from watcher.watch import prepare
 
 ROLE = "arn:aws:iam::123456789012:role/NeptuneLoadFromS3"
 KMS = "arn:aws:kms:us-east-1:123456789012:key/11111111-2222-3333-4444-555555555555"
@@ -32,7 +33,7 @@ CFG = Settings()
 
 def make_watch(start: dict[str, Any], **request: Any) -> dict[str, Any]:
     event = {"request": {"start": copy.deepcopy(start), **request}, "functions": FUNCTIONS, "executionId": "arn:exec:1"}
-    return prepare(event, execution_id="arn:exec:1", cfg=CFG)
+    return S.start_watch(event, execution_id="arn:exec:1", cfg=CFG, request=event["request"])
 
 
 def invalid(start: dict[str, Any], cfg: Settings = CFG) -> str:
@@ -116,7 +117,7 @@ def test_a_graph_the_deployment_does_not_allow_is_refused_before_any_call():
 def test_a_deployment_without_a_start_function_is_a_configuration_error():
     event = {"request": {"start": LOADER}, "functions": {"loader": {"status": "s", "cancel": "c"}}}
     with pytest.raises(ConfigurationError):
-        prepare(event, execution_id="arn:exec:1", cfg=CFG)
+        S.start_watch(event, execution_id="arn:exec:1", cfg=CFG, request=event["request"])
 
 
 def test_the_lock_key_is_the_canonical_parameters():
@@ -300,7 +301,7 @@ def test_the_request_schema_agrees_with_prepare_on_start_requests(request_body, 
     assert validator.is_valid(request_body) is valid
     event = {"request": copy.deepcopy(request_body), "functions": FUNCTIONS}
     try:
-        prepare(event, execution_id="arn:exec:1", cfg=CFG)
+        S.start_watch(event, execution_id="arn:exec:1", cfg=CFG, request=event["request"])
         prepared = True
     except InvalidRequestError:
         prepared = False
@@ -335,5 +336,6 @@ def test_the_contracts_start_request_is_valid_and_prepares():
     request_body = json.loads(block)
     _, validator = _schema("watch-request.schema.json")
     assert validator.is_valid(request_body)
-    w = prepare({"request": request_body, "functions": FUNCTIONS}, execution_id="arn:exec:1", cfg=CFG)
+    w = S.start_watch({"request": request_body, "functions": FUNCTIONS}, execution_id="arn:exec:1", cfg=CFG,
+                      request=request_body)
     assert w["next"] == "START" and w["start"]["source"] == "s3://bucket/prefix/"

@@ -15,10 +15,8 @@ identical request made while the first is watched joins it instead of starting a
 
 No double start. A start call that timed out (or failed with a 5xx, or whose Lambda died) may
 or may not have started the job. Before any *retry* of the start (``$$.State.RetryCount`` > 0),
-and when this watch took the lock over from an execution that died
-(``watch.previousOwnerStartedAt``), :func:`find_started` looks for a job that the earlier
-attempt started: a job with the same parameters (as far as the service reports them) that
-started after this watch (or the dead owner) was prepared.
+:func:`find_started` looks for a job that the earlier attempt started: a job with the same
+parameters (as far as the service reports them) that started after this watch was prepared.
 Found: the watch adopts it (``started.recovered = true``). Not found: starting again is safe.
 A match whose start time the service does not report cannot be told apart from an older job:
 the watch then ends in ERROR naming it, and does not start a second job.
@@ -203,24 +201,21 @@ def validate(start: Any, cfg: Settings) -> StartSpec:
     return StartSpec(kind=kind, params=params)
 
 
-def prepare_start(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
-    """The watch of a start request: the watch request's options, plus what to start."""
-    from .watch import prepare
+def start_watch(event: dict[str, Any], *, execution_id: str | None, cfg: Settings, request: dict[str, Any]) -> dict[str, Any]:
+    """The watch of a start request: the watch request's options, plus what to start, under the
+    lock of its canonical parameters (an identical request joins it instead of starting again)."""
+    from .watch import new_watch
 
-    request = event["request"]
     if "job" in request:
         raise InvalidRequestError("a request carries either job or start, not both")
     spec = validate(request["start"], cfg)
-    functions = event.get("functions") or {}
-    fn = functions.get(spec.kind) if isinstance(functions, dict) else None
-    if not isinstance(fn, dict) or not fn.get("start"):
-        raise ConfigurationError(f"no start function is configured for {spec.kind} jobs")
     rest = {k: v for k, v in request.items() if k != "start"}
     rest["job"] = {"kind": spec.kind, "id": _STAND_IN[spec.kind]}
-    w = prepare({**event, "request": rest}, execution_id=execution_id, cfg=cfg)
+    w = new_watch(event, execution_id=execution_id, cfg=cfg, request=rest)
+    if not w["fn"].get("start"):
+        raise ConfigurationError(f"no start function is configured for {spec.kind} jobs")
     w["job"]["id"] = None
     w["start"] = spec.params
-    w["fn"]["start"] = fn["start"]
     w["lock"]["key"] = spec.lock_key
     w["next"] = "START"
     return w
@@ -256,12 +251,8 @@ def start_job(watch: dict[str, Any], *, retry_count: int = 0) -> dict[str, Any]:
         return w
     if not isinstance(params, dict):
         raise ConfigurationError("a watch in START carries no start parameters")
-    # A retry, or a watch that took the lock over from an execution that died (it may have started
-    # the job before dying): look for the job first, started since the earliest attempt could be.
-    previous = _epoch(w.get("previousOwnerStartedAt"))
-    if retry_count > 0 or previous is not None:
-        since = min(float(w["startedEpoch"]), previous if previous is not None else float("inf"))
-        found = find_started(kind, params, since=since - CLOCK_SKEW_SECONDS)
+    if retry_count > 0:  # an earlier attempt may have started it: look for the job first
+        found = find_started(kind, params, since=float(w["startedEpoch"]) - CLOCK_SKEW_SECONDS)
         if found.ambiguous:
             return finish(w, Outcome.ERROR, found.reason)
         if found.job_id:

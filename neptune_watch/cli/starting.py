@@ -109,13 +109,15 @@ def start_request(args: argparse.Namespace, start: dict[str, Any]) -> dict[str, 
 
 
 def check(request: dict[str, Any]) -> dict[str, Any]:
-    """The watch ``prepare`` makes of the request (CliError when it is invalid): nothing is sent."""
+    """The watch ``prepare`` makes of a start request, without a lock (CliError when it is
+    invalid): nothing is sent."""
     from watcher.errors import InvalidRequestError
     from watcher.settings import Settings
-    from watcher.watch import prepare
+    from watcher.start import start_watch
 
     functions = {k: {"status": "cli", "cancel": "cli", "start": "cli"} for k in ("loader", "import", "export")}
     try:
-        return prepare({"request": request, "functions": functions}, execution_id=None, cfg=Settings())
+        event = {"request": request, "functions": functions}
+        return start_watch(event, execution_id=None, cfg=Settings(), request=request)
     except InvalidRequestError as err:
         raise CliError(err.message, Exit.INVALID_REQUEST) from None

@@ -33,6 +33,10 @@ has a test per patch. The patches:
 11. ``copy`` in the interpreter's state, path and task modules: it deep-copies the state for
    every JSONPath read and every state's input; a copier for JSON values (falling back to ``copy.deepcopy`` for anything else) does
    the same several times faster (a speed-up only).
+12. ``DynamoDBBackend.put_item`` / ``update_item`` / ``delete_item`` / ``get_item`` run one at a
+   time: moto checks a ConditionExpression and then writes without a lock, so two threads could
+   both pass ``attribute_not_exists(pk)``; DynamoDB applies a conditional write atomically
+   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any
 
 from moto.awslambda_simple.models import LambdaSimpleBackend
 from moto.core.responses import EmptyResult
+from moto.dynamodb.models import DynamoDBBackend
 from moto.stepfunctions.parser.asl.component.common.path import result_path as result_path_module
 from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
 from moto.stepfunctions.parser.asl.component.common.string import (
@@ -280,6 +285,18 @@ def _start(self: Any) -> None:
     thread.start()
 
 
+_DYNAMODB_ITEM_OPS = ("put_item", "update_item", "delete_item", "get_item")
+_dynamodb_lock = threading.RLock()
+
+
+def _serialised(name: str) -> Callable[..., Any]:
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return _saved[f"DynamoDBBackend.{name}"](self, *args, **kwargs)
+
+    return run
+
+
 def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
     """Install every patch, bound to ``clock`` and ``dispatch``. One runtime at a time."""
     with _lock:
@@ -326,6 +343,9 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        for op in _DYNAMODB_ITEM_OPS:
+            _saved[f"DynamoDBBackend.{op}"] = getattr(DynamoDBBackend, op)
+            setattr(DynamoDBBackend, op, _serialised(op))
 
 
 def uninstall() -> None:
@@ -353,6 +373,8 @@ def uninstall() -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_saved["sfn._sync2_api_output_of"])  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _saved["parser.start_execution"]  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _saved["responses.send_task_failure"]  # type: ignore[method-assign]
+        for op in _DYNAMODB_ITEM_OPS:
+            setattr(DynamoDBBackend, op, _saved[f"DynamoDBBackend.{op}"])
         _clients.clear()
         _saved.clear()
         _active.clear()
