@@ -84,6 +84,8 @@ class NeptuneWatch(Construct):
         self.substitutions = {spec.placeholder: self.functions[spec.key].function_arn for spec in FUNCTIONS}
         self.substitutions.update(TopicArn=self.topic.topic_arn, EventBusName=self.event_bus_target,
                                   EventSource=props.outcome_source, LockTableName=self.lock_table.table_name)  # fmt: skip
+        # A new piece the definition names (a queue, a table) is built in its own module above
+        # this line and adds its ${Placeholder} here; its role grants go in _grant_state_machine.
         self.substitutions.update(flow.make_unpublished_queue(self))
         self.state_machine, self.state_machine_log_group = build_state_machine(
             self, props, self.state_machine_name, self.definition_text, self.substitutions
