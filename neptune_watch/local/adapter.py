@@ -33,12 +33,21 @@ has a test per patch. The patches:
 11. ``copy`` in the interpreter's state, path and task modules: it deep-copies the state for
    every JSONPath read and every state's input; a copier for JSON values (falling back to ``copy.deepcopy`` for anything else) does
    the same several times faster (a speed-up only).
+12. Strictness (:mod:`neptune_watch.local.strict`, table in docs/LOCAL-RUNTIME.md): where moto
+   is more lenient than AWS Step Functions, the runtime fails as AWS does (Choice on a missing
+   path, payload and history limits, ``States.ALL`` vs States.Runtime/DataLimitExceeded, Fail
+   state and SendTask* limits, execution names).
+
+:data:`HOOKS` lists every replaced name; :func:`install` checks them first and names any that
+the installed moto lacks.
 """
 
 from __future__ import annotations
 
 import copy as _real_copy
 import functools
+import importlib
+import importlib.metadata
 import threading
 import time as _real_time
 import uuid
@@ -46,36 +55,60 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.core.responses import EmptyResult
-from moto.stepfunctions.parser.asl.component.common.path import result_path as result_path_module
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.common.string import (
-    string_expression as string_expression_module,
-)
-from moto.stepfunctions.parser.asl.component.program import program as program_module
-from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_module
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service as state_task_service_module,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service_callback as callback_service,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
-    StateTaskServiceAwsSdk,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
-    StateTaskServiceSfn,
-)
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-    WaitFunction,
-)
-from moto.stepfunctions.parser.asl.eval import states as states_module
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
-from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-from moto.stepfunctions.responses import StepFunctionResponse
+try:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.responses import EmptyResult
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+        ErrorEqualsDecl,
+    )
+    from moto.stepfunctions.parser.asl.component.common.path import (
+        result_path as result_path_module,
+    )
+    from moto.stepfunctions.parser.asl.component.common.result_selector import ResultSelector
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.string import (
+        string_expression as string_expression_module,
+    )
+    from moto.stepfunctions.parser.asl.component.program import program as program_module
+    from moto.stepfunctions.parser.asl.component.state import state as state_module
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
+        ComparisonVariable,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec import (
+        execute_state as execute_state_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        state_task_lambda as state_task_lambda_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service as state_task_service_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback_service,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+    from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.asl.eval import states as states_module
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from neptune_watch.local import strict
+
+    _IMPORT_ERROR: ImportError | None = None
+except ImportError as _exc:  # a moto that is not 5.2.5: install() names what is missing
+    _IMPORT_ERROR = _exc
 
 from neptune_watch.local.clock import VirtualClock
 
@@ -196,10 +229,12 @@ def _sync2_output_of(typ: Any, value: Any) -> None:
 
 
 def _start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+    strict.check_start_execution(name, args[0] if args else kwargs.get("execution_input"))
     return _saved["parser.start_execution"](self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
 
 def _send_task_failure(self: Any) -> Any:
+    strict.check_send_task_failure(self._get_param("taskToken"), self._get_param("error"), self._get_param("cause"))
     self.stepfunction_backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
@@ -279,9 +314,130 @@ def _start(self: Any) -> None:
     thread = threading.Thread(target=run, daemon=True, name="sfn-execution")
     thread.start()
 
+MOTO_VERSION = "5.2.5"
+
+#: Every moto name the adapter replaces, as ``module:Owner.attribute`` (``module:attribute`` for a
+#: module-level name). :func:`missing_hooks` resolves each one; :func:`install` refuses to start
+#: if any is gone, naming it.
+HOOKS: tuple[str, ...] = (
+    "moto.awslambda_simple.models:LambdaSimpleBackend.invoke",
+    "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:WaitFunction._wait_interval",
+    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl:time",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:time",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+    "moto.stepfunctions.parser.asl.eval.callback.callback:CallbackEndpoint.wait",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker.start",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_environment",
+    "moto.stepfunctions.parser.asl.component.program.program:threading",
+    "moto.stepfunctions.parser.asl.utils.boto_client:boto3",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state:Thread",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._eval_service_task",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._normalise_response",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._sync2_api_output_of",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk:StateTaskServiceAwsSdk._eval_service_task",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_failure",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_success",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_heartbeat",
+    "moto.stepfunctions.parser.asl.eval.states:copy",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression:copy",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path:copy",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state:copy",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service:copy",
+    # strict rules (neptune_watch.local.strict)
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable:ComparisonVariable._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.variable:NoSuchVariable",
+    "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl:ErrorEqualsDecl._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:StateTask._eval_parameters",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda:StateTaskLambda._eval_parameters",
+    "moto.stepfunctions.parser.asl.component.state.fail.state_fail:StateFail._eval_state",
+    "moto.stepfunctions.parser.asl.component.state.state:CommonStateField._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.state:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager._history_event_list",
+    "moto.stepfunctions.parser.asl.component.common.result_selector:ResultSelector._eval_body",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body",
+)
+
+
+class MissingHookError(RuntimeError):
+    """The installed moto lacks a name the adapter patches (the adapter is written for moto 5.2.5)."""
+
+
+def missing_hooks() -> list[str]:
+    """The entries of :data:`HOOKS` that the installed moto does not have."""
+    missing = []
+    for hook in HOOKS:
+        module_name, _, path = hook.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            *owners, attribute = path.split(".")
+            for owner in owners:
+                obj = getattr(obj, owner)
+            if attribute == "_history_event_list":  # an instance attribute, set in __init__
+                if "self._history_event_list" not in _source(obj.__init__):
+                    raise AttributeError(attribute)
+            else:
+                getattr(obj, attribute)
+        except (ImportError, AttributeError):
+            missing.append(hook)
+    return missing
+
+
+def _source(func: Any) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(func)
+    except (OSError, TypeError):
+        return ""
+
+
+def check_hooks() -> None:
+    """Raise :class:`MissingHookError` naming every patched moto name that is gone."""
+    missing = missing_hooks()
+    if missing or _IMPORT_ERROR is not None:
+        try:
+            version = importlib.metadata.version("moto")
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        raise MissingHookError(
+            f"the local runtime needs moto=={MOTO_VERSION} (installed: {version}); "
+            f"missing hook(s): {', '.join(missing) or _IMPORT_ERROR}"
+        )
+
+
+def _strict_patches() -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) of each strict rule."""
+    return [
+        (ComparisonVariable, "_eval_body", strict.comparison_variable_eval),
+        (ErrorEqualsDecl, "_eval_body", strict.error_equals_eval(ErrorEqualsDecl._eval_body)),
+        (StateTask, "_eval_parameters", strict.parameters_eval(StateTask._eval_parameters)),
+        (
+            state_task_lambda_module.StateTaskLambda,
+            "_eval_parameters",
+            strict.parameters_eval(state_task_lambda_module.StateTaskLambda._eval_parameters),
+        ),
+        (StateFail, "_eval_state", strict.fail_state_eval(StateFail._eval_state)),
+        (state_module.CommonStateField, "_eval_body", strict.state_eval_body(state_module.CommonStateField._eval_body)),
+        (ResultSelector, "_eval_body", strict.result_selector_eval(ResultSelector._eval_body)),
+        (result_path_module.ResultPath, "_eval_body", strict.result_path_eval(result_path_module.ResultPath._eval_body)),
+        (state_module, "is_within_size_quota", strict.within_payload_limit),
+        (state_task_lambda_module, "is_within_size_quota", strict.within_payload_limit),
+        (state_task_service_module, "is_within_size_quota", strict.within_payload_limit),
+        (StepFunctionResponse, "send_task_success", strict.send_task_success(StepFunctionResponse.send_task_success)),
+        (StepFunctionResponse, "send_task_heartbeat", strict.send_task_heartbeat(StepFunctionResponse.send_task_heartbeat)),
+    ]
+
+
+_strict_saved: list[tuple[Any, str, Any]] = []
+
 
 def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
     """Install every patch, bound to ``clock`` and ``dispatch``. One runtime at a time."""
+    check_hooks()
     with _lock:
         if _active:
             raise RuntimeError("a local runtime is already running in this process")
@@ -326,6 +482,9 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        for owner, attribute, replacement in _strict_patches():
+            _strict_saved.append((owner, attribute, owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)))
+            setattr(owner, attribute, replacement)
 
 
 def uninstall() -> None:
@@ -353,6 +512,9 @@ def uninstall() -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_saved["sfn._sync2_api_output_of"])  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _saved["parser.start_execution"]  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _saved["responses.send_task_failure"]  # type: ignore[method-assign]
+        while _strict_saved:
+            owner, attribute, original = _strict_saved.pop()
+            setattr(owner, attribute, original)
         _clients.clear()
         _saved.clear()
         _active.clear()
