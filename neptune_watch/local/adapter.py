@@ -424,7 +424,7 @@ def _strict_patches() -> list[tuple[Any, str, Any]]:
         (state_module.CommonStateField, "_eval_body", strict.state_eval_body(state_module.CommonStateField._eval_body)),
         (ResultSelector, "_eval_body", strict.result_selector_eval(ResultSelector._eval_body)),
         (result_path_module.ResultPath, "_eval_body", strict.result_path_eval(result_path_module.ResultPath._eval_body)),
-        (state_module, "is_within_size_quota", strict.within_payload_limit),
+        (state_module, "is_within_size_quota", strict.state_within_payload_limit),
         (state_task_lambda_module, "is_within_size_quota", strict.within_payload_limit),
         (state_task_service_module, "is_within_size_quota", strict.within_payload_limit),
         (StepFunctionResponse, "send_task_success", strict.send_task_success(StepFunctionResponse.send_task_success)),

@@ -373,8 +373,9 @@ class LocalRuntime:
             time.sleep(0.02)
 
     def executions(self, state_machine_arn: str | None = None) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
-        return sfn.list_executions(stateMachineArn=state_machine_arn or self.state_machine_arn)["executions"]
+        """Every execution of the state machine (all pages: moto, like AWS, pages at 100)."""
+        pages = self.client("stepfunctions").get_paginator("list_executions")
+        return [e for page in pages.paginate(stateMachineArn=state_machine_arn or self.state_machine_arn) for e in page["executions"]]
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The execution's history events, read from moto's backend (no API serialisation)."""
@@ -397,9 +398,10 @@ class LocalRuntime:
         return total
 
     def all_executions(self) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
+        """Every execution of every state machine of this runtime (all pages)."""
+        pages = self.client("stepfunctions").get_paginator("list_state_machines").paginate()
         out: list[dict[str, Any]] = []
-        for sm in sfn.list_state_machines()["stateMachines"]:
+        for sm in (sm for page in pages for sm in page["stateMachines"]):
             out.extend(self.executions(sm["stateMachineArn"]))
         return out
 

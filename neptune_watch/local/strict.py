@@ -8,6 +8,7 @@ attributes they replace, and :func:`neptune_watch.local.adapter.missing_hooks` c
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -30,7 +31,6 @@ from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable im
     NoSuchVariable,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
-from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
@@ -67,8 +67,18 @@ def _fail(env: Any, error: StatesErrorNameType, cause: str) -> FailureEventExcep
 
 
 def payload_bytes(value: Any) -> int:
-    text = value if isinstance(value, str) else to_json_str(value)
+    """The payload's size as AWS counts it: UTF-8 bytes of its JSON text.
+
+    moto counts ``json.dumps`` with its defaults: every non-ASCII character escaped to six
+    bytes and a space after each separator, so 100 KB of emoji "weighs" 600 KB there.
+    """
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
     return len(text.encode("utf-8"))
+
+
+def state_within_payload_limit(value: Any) -> bool:
+    """A state's input or output is a JSON value: a string counts with its quotes."""
+    return payload_bytes(json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)) <= PAYLOAD_LIMIT_BYTES
 
 
 def within_payload_limit(value: Any) -> bool:
