@@ -316,14 +316,14 @@ def test_a_missing_hook_is_named_when_the_runtime_starts(monkeypatch):
 
 
 # Pagination (moto pages ListExecutions at 100, as AWS does) --------------------------------------
-def test_all_executions_and_transitions_read_past_the_first_page():
+def test_all_executions_and_transitions_read_past_the_first_page(rt):
     definition = {"StartAt": "A", "States": {"A": {"Type": "Pass", "Next": "B"}, "B": {"Type": "Pass", "End": True}}}
-    with LocalRuntime() as runtime:
-        arn = runtime.create_state_machine("paged", json.dumps(definition))
-        started = [runtime.start({}, state_machine_arn=arn) for _ in range(105)]
-        for execution in started:
-            runtime.wait(execution)
-        assert len(runtime.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]) == 100
-        assert {e["executionArn"] for e in runtime.executions(arn)} == set(started)
-        assert len(runtime.all_executions()) == 105
-        assert runtime.transitions() == 2 * 105
+    arn = rt.create_state_machine("paged", json.dumps(definition))
+    before = rt.transitions()
+    started = [rt.start({}, state_machine_arn=arn) for _ in range(105)]
+    for execution in started:
+        rt.wait(execution)
+    assert len(rt.client("stepfunctions").list_executions(stateMachineArn=arn)["executions"]) == 100
+    assert {e["executionArn"] for e in rt.executions(arn)} == set(started)
+    assert set(started) <= {e["executionArn"] for e in rt.all_executions()}
+    assert rt.transitions() - before == 2 * 105

@@ -37,6 +37,9 @@ has a test per patch. The patches:
    is more lenient than AWS Step Functions, the runtime fails as AWS does (Choice on a missing
    path, payload and history limits, ``States.ALL`` vs States.Runtime/DataLimitExceeded, Fail
    state and SendTask* limits, execution names).
+13. ``parse`` in the interpreter's JSONPath module and ``ExecutionWorker._get_evaluation_entrypoint``:
+   each JSONPath and each definition is parsed once, not on every read / every execution
+   (a speed-up only).
 
 :data:`HOOKS` lists every replaced name; :func:`install` checks them first and names any that
 the installed moto lacks.
@@ -99,7 +102,9 @@ try:
     )
     from moto.stepfunctions.parser.asl.eval import states as states_module
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+    from moto.stepfunctions.parser.asl.utils import json_path as json_path_module
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.parser.models import StepFunctionsParserBackend
     from moto.stepfunctions.responses import StepFunctionResponse
@@ -359,6 +364,9 @@ HOOKS: tuple[str, ...] = (
     "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager._history_event_list",
     "moto.stepfunctions.parser.asl.component.common.result_selector:ResultSelector._eval_body",
     "moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body",
+    # speed-ups
+    "moto.stepfunctions.parser.asl.utils.json_path:parse",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
 )
 
 
@@ -435,6 +443,36 @@ def _strict_patches() -> list[tuple[Any, str, Any]]:
 _strict_saved: list[tuple[Any, str, Any]] = []
 
 
+@functools.lru_cache(maxsize=4096)
+def _parsed_json_path(path: str) -> Any:
+    """jsonpath_ng builds a new parser (lexer and LALR tables) for every path it parses; moto
+    parses the path again on every read. A parsed path is immutable: parse each one once."""
+    return _saved_parse(path)
+
+
+_saved_parse: Any = None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_program(definition: str) -> Any:
+    """moto parses the whole definition (ANTLR) for every execution. The parsed program holds no
+    per-execution state (that lives in the Environment), so executions of one definition share it."""
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+def _evaluation_entrypoint(self: Any) -> Any:
+    return _parsed_program(self._evaluation_details.state_machine_details.definition)
+
+
+def _speed_patches() -> list[tuple[Any, str, Any]]:
+    global _saved_parse
+    _saved_parse = json_path_module.parse
+    return [
+        (json_path_module, "parse", _parsed_json_path),
+        (ExecutionWorker, "_get_evaluation_entrypoint", _evaluation_entrypoint),
+    ]
+
+
 def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
     """Install every patch, bound to ``clock`` and ``dispatch``. One runtime at a time."""
     check_hooks()
@@ -482,7 +520,7 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
-        for owner, attribute, replacement in _strict_patches():
+        for owner, attribute, replacement in _strict_patches() + _speed_patches():
             _strict_saved.append((owner, attribute, owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)))
             setattr(owner, attribute, replacement)
 
@@ -515,6 +553,8 @@ def uninstall() -> None:
         while _strict_saved:
             owner, attribute, original = _strict_saved.pop()
             setattr(owner, attribute, original)
+        _parsed_json_path.cache_clear()
+        _parsed_program.cache_clear()
         _clients.clear()
         _saved.clear()
         _active.clear()

@@ -154,6 +154,7 @@ class LocalRuntime:
         self._mock: Any = None
         self._lock = threading.Lock()
         self.arns: dict[str, str] = {}
+        self._clients: dict[str, Any] = {}
 
     # Set-up ------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -214,7 +215,20 @@ class LocalRuntime:
                 handler.setStream(self.log_stream)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        """A boto3 client of the in-process AWS (one per service: clients are thread-safe)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=REGION)
+            return self._clients[service]
+
+    def status(self, execution_arn: str) -> str:
+        """The execution's status, read from moto's backend (no API round trip)."""
+        return self._backend().describe_execution(execution_arn).status
+
+    def _backend(self) -> Any:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        return stepfunctions_parser_backends[ACCOUNT][REGION]
 
     def _create_resources(self) -> None:
         iam = self.client("iam")
@@ -274,6 +288,7 @@ class LocalRuntime:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self._clients.clear()
         self.emulator.stop()
         from watcher import clients, clock
         from watcher.settings import settings
@@ -362,12 +377,10 @@ class LocalRuntime:
 
     def wait(self, execution_arn: str, timeout: float = 120.0) -> dict[str, Any]:
         """Wait (real time) until the execution ends; its DescribeExecution."""
-        sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while True:
-            desc = sfn.describe_execution(executionArn=execution_arn)
-            if desc["status"] != "RUNNING":
-                return desc
+            if self.status(execution_arn) != "RUNNING":
+                return self.client("stepfunctions").describe_execution(executionArn=execution_arn)
             if time.monotonic() > deadline:
                 raise RuntimeError_(f"execution {execution_arn} still running after {timeout:.0f} s of real time")
             time.sleep(0.02)
