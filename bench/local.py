@@ -43,6 +43,7 @@ LOADS = {
     "6h": 6 * HOUR,
     "2d": 48 * HOUR,
     "7d": 168 * HOUR,
+    "10d": 240 * HOUR,
 }
 BUDGET = 172.0  # real seconds for the whole bench: the last batch's runs get what is left
 

@@ -44,7 +44,7 @@ def _job_id(kind: str, i: int) -> str:
     return f"load-{i:06d}" if kind == "loader" else f"t-{i:010d}"
 
 
-def workload(n: int, *, seed: int = 11, duplicate_share: float = 0.1, max_seconds: int = 3 * 3600) -> Workload:
+def workload(n: int, *, seed: int = 11, duplicate_share: float = 0.1, max_seconds: int = 900) -> Workload:
     """``n`` watch requests: mixed kinds and outcomes, ``duplicate_share`` of them duplicates
     (half repeat a request exactly, half name the same job with a new ``correlationId``)."""
     rng = random.Random(seed)

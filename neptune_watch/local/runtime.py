@@ -197,7 +197,7 @@ class LocalRuntime:
         self._reset_watcher()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
-        adapter.install(self.clock, self._dispatch)
+        adapter.install(self.clock, self._dispatch, frozenset(FUNCTIONS))
         self._create_resources()
 
     def _reset_watcher(self) -> None:
