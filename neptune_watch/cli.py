@@ -10,6 +10,7 @@ from typing import Any
 
 EXIT_BAD_INPUT = 2
 EXIT_ENGINE = 1
+EXIT_CHECK = 3
 
 
 def _fail(message: str, code: int) -> int:
@@ -19,26 +20,38 @@ def _fail(message: str, code: int) -> int:
 
 def _run_scenario(args: argparse.Namespace) -> int:
     from neptune_watch.local.runtime import RuntimeError_, definition_from_template
-    from neptune_watch.runner import run_scenario
-    from neptune_watch.scenario import ScenarioError, load_scenario
+    from neptune_watch.runner import check, load_all, run_many
+    from neptune_watch.scenario import ScenarioError
 
     try:
-        scenario = load_scenario(args.scenario)
+        items = load_all(args.scenario)
         definition = definition_from_template(args.template) if args.template else None
     except (ScenarioError, RuntimeError_) as exc:
         return _fail(str(exc), EXIT_BAD_INPUT)
+    scenarios = dict(items)
     out = sys.stdout
+    failed = []
     try:
-        # Whatever the in-process handlers print stays off stdout, which carries one JSON object.
+        # Whatever the in-process handlers print stays off stdout, which carries one JSON object
+        # per scenario, one per line.
         with contextlib.redirect_stdout(sys.stderr):
-            report = run_scenario(scenario, definition=definition, timeout=args.timeout)
+            for label, report in run_many(items, definition=definition, timeout=args.timeout):
+                line = {"file": label, **report}
+                if args.check:
+                    differences = check(scenarios[label], report)
+                    line["check"] = {"ok": not differences, "differences": differences}
+                    if differences:
+                        failed.append(f"{label}: {'; '.join(differences)}")
+                json.dump(line, out, indent=2 if args.pretty else None, default=str)
+                out.write("\n")
+                out.flush()
     except RuntimeError_ as exc:
         return _fail(str(exc), EXIT_ENGINE)
     except Exception as exc:
         return _fail(f"the local runtime failed: {type(exc).__name__}: {exc}", EXIT_ENGINE)
-    json.dump(report, out, indent=2 if args.pretty else None, default=str)
-    out.write("\n")
-    return 0
+    for problem in failed:
+        print(f"neptune-watch: check failed: {problem}", file=sys.stderr)
+    return EXIT_CHECK if failed else 0
 
 
 def _demo(args: argparse.Namespace) -> int:
@@ -63,10 +76,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sub = parser.add_subparsers(dest="command", required=True)
     run = sub.add_parser("run-scenario", help="run a scenario through the state machine on the local runtime")
-    run.add_argument("scenario", help="scenario JSON file (see scenarios/)")
+    run.add_argument("scenario", nargs="+", help="scenario JSON files or directories of them (see scenarios/)")
     run.add_argument("--template", help="take the definition from a synthesized CloudFormation template")
     run.add_argument("--timeout", type=float, default=300.0, help="real seconds to allow (default 300)")
     run.add_argument("--pretty", action="store_true", help="indent the JSON output")
+    run.add_argument(
+        "--check", action="store_true", help="exit 3 when a scenario's expect block (outcome, status, calls) does not hold"
+    )
     run.set_defaults(func=_run_scenario)
     demo = sub.add_parser("demo", help="watch a handful of jobs at once on the local runtime")
     demo.add_argument("--no-live", action="store_true", help="print the summary only, no live view")

@@ -109,6 +109,7 @@ try:
     )
     from moto.stepfunctions.parser.asl.eval import states as states_module
     from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
     from moto.stepfunctions.parser.asl.utils import json_path as json_path_module
@@ -393,6 +394,8 @@ HOOKS: tuple[str, ...] = (
     "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager._history_event_list",
     "moto.stepfunctions.parser.asl.component.common.result_selector:ResultSelector._eval_body",
     "moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body",
+    "moto.stepfunctions.parser.asl.eval.environment:Environment.set_error",
+    "moto.stepfunctions.parser.asl.eval.environment:Environment._program_state",
     # speed-ups
     "moto.stepfunctions.parser.asl.utils.json_path:parse",
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
@@ -415,8 +418,8 @@ def missing_hooks() -> list[str]:
             *owners, attribute = path.split(".")
             for owner in owners:
                 obj = getattr(obj, owner)
-            if attribute == "_history_event_list":  # an instance attribute, set in __init__
-                if "self._history_event_list" not in _source(obj.__init__):
+            if attribute in ("_history_event_list", "_program_state"):  # instance attributes
+                if f"self.{attribute}" not in _source(obj.__init__):
                     raise AttributeError(attribute)
             else:
                 getattr(obj, attribute)
@@ -462,6 +465,7 @@ def _strict_patches() -> list[tuple[Any, str, Any]]:
         (StateFail, "_eval_state", strict.fail_state_eval(StateFail._eval_state)),
         (state_module.CommonStateField, "_eval_body", strict.state_eval_body(state_module.CommonStateField._eval_body)),
         (ResultSelector, "_eval_body", strict.result_selector_eval(ResultSelector._eval_body)),
+        (Environment, "set_error", strict.set_error(Environment.set_error)),
         (result_path_module.ResultPath, "_eval_body", strict.result_path_eval(result_path_module.ResultPath._eval_body)),
         (state_module, "is_within_size_quota", strict.state_within_payload_limit),
         (state_task_lambda_module, "is_within_size_quota", strict.within_payload_limit),

@@ -149,6 +149,7 @@ class LocalRuntime:
         self.log_level = log_level
         self.invocations: Counter[str] = Counter()
         self.finalized_at: list[float] = []
+        self.finalized_by_job: dict[str, float] = {}  # job id -> virtual time of its Finalize
         self.watches: dict[str, dict[str, Any]] = {}
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
@@ -348,8 +349,11 @@ class LocalRuntime:
             with self._lock:
                 self.watches[f"{w['job']['kind']}:{w['job']['id']}"] = w
         if name == "nw-finalize":
+            job = ((result.get("outcome") or {}).get("job") if isinstance(result, dict) else None) or {}
             with self._lock:
                 self.finalized_at.append(self.clock.now())
+                if isinstance(job, dict) and isinstance(job.get("id"), str):
+                    self.finalized_by_job[job["id"]] = self.clock.now()
         return body
 
     # Jobs --------------------------------------------------------------------------------

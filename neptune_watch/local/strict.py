@@ -31,6 +31,7 @@ from moto.stepfunctions.parser.asl.component.state.choice.comparison.variable im
     NoSuchVariable,
 )
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+from moto.stepfunctions.parser.asl.eval.program_state import ProgramStopped
 from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
 
 # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
@@ -259,5 +260,17 @@ def result_path_eval(saved: Any) -> Any:
                 StatesErrorNameType.StatesResultPathMatchFailure,
                 f"Unable to apply ResultPath '{self.result_path_src}' to the state's input: {exc}",
             ) from None
+
+    return run
+
+
+def set_error(saved: Any) -> Any:
+    """An execution stopped by StopExecution stays ABORTED (moto lets an error raised by the
+    state that was running when it stopped turn it FAILED)."""
+
+    def run(self: Any, error: Any) -> None:
+        if isinstance(self._program_state, ProgramStopped):
+            return
+        saved(self, error)
 
     return run
