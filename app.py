@@ -10,20 +10,18 @@ credentials and no network.
 from __future__ import annotations
 
 import dataclasses
-import os
 import sys
 
-# jsii (the bridge to the CDK's JavaScript) warns loudly about the Node version; quiet it.
-# The end-of-life switch takes the Node major versions to silence, not a boolean.
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+from neptune_watch.toolchain import use_packaged_node
 
-import aws_cdk as cdk
-from cdk_nag import AwsSolutionsChecks, ServerlessChecks
+# jsii (the bridge to the CDK's JavaScript) runs on the Node 22 LTS that make setup installs.
+use_packaged_node()
 
-from stacks.config import CONTEXT_KEY, ConfigError, parse_config
-from stacks.examples_stack import NeptuneWatchExamplesStack
-from stacks.watch_stack import NeptuneWatchStack
+import aws_cdk as cdk  # noqa: E402
+from cdk_nag import AwsSolutionsChecks, ServerlessChecks  # noqa: E402
+from neptune_watch.cdk.config import CONTEXT_KEY, ConfigError, parse_config  # noqa: E402
+from neptune_watch.cdk.examples_stack import NeptuneWatchExamplesStack  # noqa: E402
+from neptune_watch.cdk.watch_stack import NeptuneWatchStack  # noqa: E402
 
 
 def build(app: cdk.App) -> list[cdk.Stack]:

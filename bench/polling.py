@@ -1,22 +1,30 @@
 """Polling benchmark: our adaptive poll policy against fixed-interval loops, on one trace set.
 
-    .venv/bin/python bench/polling.py [--jobs 300] [--seed 20261124] [--no-runtime]
+    .venv/bin/python bench/polling.py [--jobs 300] [--seed 20261124] [--late-share 0.3] [--no-runtime]
 
 1. A seeded, reproducible trace set: jobs of all three kinds in equal thirds, outcomes drawn
    85% success / 10% failure / 5% cancelled, the time to the terminal status log-uniform
    from 1 minute to 48 hours, Neptune Analytics jobs reporting ``progressPercentage`` (roughly
    linear in the job's *planned* duration, with noise; a failing or cancelled job stops
-   progressing when it stops). Each trace is an emulator timeline (CONTRACT.md section 3), so
+   progressing when it stops). Each trace is an emulator timeline (docs/CONTRACT.md section 3), so
    the very same trace can be played back on the local runtime.
+   For a share of the jobs (``--late-share``) the watch starts late: at a moment drawn
+   uniformly over the job's life (an EventBridge-triggered watch, a retry, a user who
+   remembers late). Those watches see the job's own start time, as both APIs report it.
 2. Every policy is simulated in virtual time over every trace. Our policy is the real
-   ``PollPolicy.next_wait`` called as ``watcher/watch.py`` calls it; the fixed loops poll at
-   0, k, 2k, ... All policies follow the watch's continue-as-new rule (after 1,000 polls or
-   24 h in one execution, the next execution polls at once).
-3. Billed transitions per poll and the fixed overhead per watch are measured on the local
-   runtime (the deployed ASL on moto); a sample of traces is replayed there and its polls and
-   detection delay are compared with the simulation.
+   ``PollPolicy.next_wait`` called as ``watcher/watch.py`` calls it (paced by the job's age,
+   ``pacing_age``); "watch-age" is the same policy paced by the watch's age, as before the job's
+   start time was used; the fixed loops poll at 0, k, 2k, ... from the watch's start; the
+   time-only optimum knows the job's age. All policies follow the watch's continue-as-new rule
+   (after 1,000 polls or 24 h in one execution, the next execution polls at once).
+3. The billing model is measured on the local runtime (the deployed ASL on moto), not kept by
+   hand: a watch whose job is terminal at its first poll, one that polls 10 times, and one
+   continue-as-new give the fixed transitions per watch, the transitions per poll and per
+   continuation. Unless ``--no-runtime``, a sample of traces is replayed there too and its
+   polls, detection delay and transitions are compared with the simulation.
 
-The last line is ``polls_vs_fixed30=<ratio> slo_met=<percent>``.
+The last line is ``polls_vs_fixed30=<ratio> slo_met=<percent> vs_optimum=<ratio>
+late_start_polls_ratio=<ratio> fixed_transitions=<n> per_poll_transitions=<n>``.
 """
 
 from __future__ import annotations
@@ -42,7 +50,7 @@ for _p in (str(REPO / "lambdas"), str(REPO)):
         sys.path.insert(0, _p)
 
 from _common import code_version  # noqa: E402 - bench/ is on sys.path when run as a script
-from watcher.policy import PollPolicy  # noqa: E402
+from watcher.policy import PollPolicy, pacing_age  # noqa: E402
 from watcher.settings import Settings  # noqa: E402
 
 PRICE_PER_TRANSITION = 0.025 / 1000  # Step Functions Standard, USD (NEPTUNE.md)
@@ -58,14 +66,7 @@ LOADER_FAILURES = (
     "LOAD_S3_READ_ERROR",
     "LOAD_DATA_DEADLOCK",
 )
-#: Continuation cost read from statemachines/watch.asl.json, used only when the local runtime
-#: cannot run a continuation: parent ContinueAsNewExecution, End, Succeeded; child Wrap,
-#: Prepare, IsContinuation (6 states), minus the Wait the continuation's first poll skips.
-ASL_CONTINUATION_EXTRA = 5
-#: Per poll: WaitBeforePoll, Poll, Route; per watch: Wrap, Prepare, IsContinuation,
-#: AcquireLock, Finalize, KeepFinal, PublishToSns, PublishToEventBridge, ShouldRelease,
-#: ReleaseLock, AnswerCaller, End, Succeeded/Failed (13), minus the Wait the first poll skips.
-ASL_BILLING = {"per_poll": 3.0, "overhead": 12.0, "residual": float("nan")}
+LATE_SHARE = 0.3
 PNG = REPO / "docs" / "polling.png"
 
 
@@ -89,6 +90,7 @@ class Trace:
     end: int  # virtual second of the terminal status (the job starts with the watch, at 0)
     planned: float  # planned duration (Analytics pace); == end for a successful job
     timeline: list[dict[str, Any]]
+    offset: int = 0  # the job's second at which the watch starts (0: with the job)
     ats: list[float] = field(default_factory=list)
     percents: list[float | None] = field(default_factory=list)
 
@@ -126,7 +128,15 @@ def _outcome(rng: random.Random) -> str:
     return OUTCOME_WEIGHTS[-1][0]
 
 
-def make_traces(n: int, seed: int) -> list[Trace]:
+def make_traces(n: int, seed: int, late_share: float = 0.0) -> list[Trace]:
+    traces = _make_traces(n, seed)
+    late = random.Random(seed + 1)  # a separate stream: the jobs themselves do not change
+    for tr in late.sample(traces, round(late_share * n)):
+        tr.offset = min(round(late.uniform(0, tr.end)), tr.end)
+    return traces
+
+
+def _make_traces(n: int, seed: int) -> list[Trace]:
     rng = random.Random(seed)
     kinds = [KINDS[i % 3] for i in range(n)]
     rng.shuffle(kinds)
@@ -253,6 +263,11 @@ class Ours:
             PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict()
         )
 
+    def age(self, trace: Trace, t: float) -> float:
+        # watch.poll(): pacing_age(watch elapsed, the job's start epoch, now). Job time t is
+        # the job's age; the job started at epoch 0 here, the watch at trace.offset.
+        return pacing_age(t - trace.offset, 0.0, t)
+
     def wait(self, trace: Trace, t: float, entry: int) -> int:
         # watch.poll(): progress_percent = view["progress"]["percent"] (None for the loader);
         # progress_elapsed = view["counters"].get("timeElapsedSeconds"): the emulator (like the
@@ -261,11 +276,21 @@ class Ours:
         # deadline never binds (None).
         analytics = trace.kind != "loader"
         return self.policy.next_wait(
-            t,
+            self.age(trace, t),
             progress_percent=trace.percents[entry],
             progress_elapsed=int(t) if analytics else None,
             until_deadline=None,
         )
+
+
+class OursWatchAge(Ours):
+    """The same policy paced by the watch's own age: what a late watch did before job-age pacing."""
+
+    name = "watch-age (before)"
+    label = "watch-age"
+
+    def age(self, trace: Trace, t: float) -> float:
+        return t - trace.offset
 
 
 class Fixed:
@@ -287,7 +312,7 @@ class TimeOnlyOptimum:
 
     def wait(self, trace: Trace, t: float, entry: int) -> int:
         # An end at t+1 (the earliest unseen) is detected after w-1 s; the bound grows with
-        # the runtime, so w = floor(bound(t+1)) + 1 is the longest safe wait.
+        # the runtime, so w = floor(bound(t+1)) + 1 is the longest safe wait (t: the job's age).
         return math.floor(slo_bound(t + 1)) + 1
 
 
@@ -299,9 +324,9 @@ class Result:
 
 
 def simulate(trace: Trace, policy: Any, cfg: Settings) -> Result:
-    t = 0.0
+    t = float(trace.offset)  # job time; the watch's first poll is at once
     polls = gen_polls = continuations = 0
-    gen_started = 0.0
+    gen_started = t
     end = trace.end
     fixed = policy.seconds if isinstance(policy, Fixed) else None
     while True:
@@ -369,39 +394,77 @@ def pick_sample(traces: list[Trace]) -> list[Trace]:
             for tr in traces
             if (tr.kind == kind or (kind == "analytics" and tr.kind != "loader"))
             and (outcome is None or tr.outcome == outcome)
+            and tr.offset == 0  # the emulator's timeline starts with the watch
             and tr not in chosen
         ]
         chosen.append(min(pool, key=lambda tr: abs(math.log(tr.end / length))))
     return chosen
 
 
-#: One continue-as-new, measured: a 25-minute loader watch with a 10-minute execution limit.
-CONTINUATION_SCENARIO = {
-    "request": {"job": {"kind": "loader", "id": "calibrate-continuation"}, "timeoutSeconds": 86400},
-    "settings": {"maxSecondsPerExecution": 600},
-    "job": {
-        "kind": "loader",
-        "id": "calibrate-continuation",
-        "timeline": [
-            {"at": 0, "status": "LOAD_IN_QUEUE"},
-            {"at": 1500, "status": "LOAD_COMPLETED"},
-        ],
-    },
+def _loader_scenario(name: str, end: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "request": {"job": {"kind": "loader", "id": name}, "timeoutSeconds": 86400},
+        "job": {
+            "kind": "loader",
+            "id": name,
+            "timeline": [{"at": 0, "status": "LOAD_IN_QUEUE"}, {"at": end, "status": "LOAD_COMPLETED"}],
+        },
+        **extra,
+    }
+
+
+#: The billing model, measured: a watch whose job is terminal at its first poll, one that
+#: polls 10 times (0, 12, ..., 108 s), and one continue-as-new (a 25-minute loader watch with
+#: a 10-minute execution limit).
+BILLING_SCENARIOS = {
+    "first_poll": _loader_scenario("calibrate-first-poll", 0),
+    "ten_polls": _loader_scenario("calibrate-ten-polls", 100),
+    "continuation": _loader_scenario(
+        "calibrate-continuation", 1500, settings={"maxSecondsPerExecution": 600}
+    ),
 }
 
 
 def start_runtime_runs(sample: list[Trace]) -> tuple[Any, list[Any]]:
-    """Submit the sample and the continuation calibration to two worker processes (each has
-    its own moto); the simulation runs meanwhile in this process."""
+    """Submit the billing scenarios and the sample to two worker processes (each has its own
+    moto); the simulation runs meanwhile in this process."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor
 
     pool = ProcessPoolExecutor(max_workers=2, mp_context=multiprocessing.get_context("spawn"))
-    futures = [pool.submit(_quiet_run, CONTINUATION_SCENARIO, 90)]
+    futures = [pool.submit(_quiet_run, sc, 90) for sc in BILLING_SCENARIOS.values()]
     futures += [
         pool.submit(_quiet_run, tr.scenario()) for tr in sorted(sample, key=lambda tr: -tr.end)
     ]
     return pool, futures
+
+
+def measure_billing(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """transitions = fixed + per_poll * (polls - 1) + continuation_extra * continuations,
+    where ``fixed`` is a watch terminal at its first poll; from the three billing runs."""
+    runs = dict(zip(BILLING_SCENARIOS, results, strict=True))
+    bad = {k: r.get("error") or r.get("outcome") for k, r in runs.items() if r.get("outcome") != "SUCCEEDED"}
+    if bad:
+        raise SystemExit(f"the billing runs on the local runtime did not succeed: {bad}")
+    one, ten, cont = runs["first_poll"], runs["ten_polls"], runs["continuation"]
+    if one["polls"] != 1 or ten["polls"] <= 1 or cont["generations"] < 2:
+        raise SystemExit(f"unexpected billing runs: {runs}")
+    per_poll = (ten["transitions"] - one["transitions"]) / (ten["polls"] - one["polls"])
+    fixed = one["transitions"]
+    overhead = fixed - per_poll  # the watch outside the poll loop
+    extra = (cont["transitions"] - overhead - per_poll * cont["polls"]) / (cont["generations"] - 1)
+    return {
+        "fixed": fixed,
+        "per_poll": per_poll,
+        "overhead": overhead,
+        "continuation_extra": extra,
+        "residual": float("nan"),
+        "source": (
+            f"measured on the local runtime: terminal at the first poll {fixed} transitions; "
+            f"{ten['polls']} polls {ten['transitions']}; {cont['generations'] - 1} continuation(s), "
+            f"{cont['polls']} polls {cont['transitions']}"
+        ),
+    }
 
 
 def finish_runtime_runs(
@@ -409,8 +472,9 @@ def finish_runtime_runs(
 ) -> tuple[list[dict[str, Any]], dict[str, Any]]:
     results = [f.result() for f in futures]
     pool.shutdown()
-    calibration, by_id = results[0], {}
-    for tr, rep in zip(sorted(sample, key=lambda tr: -tr.end), results[1:], strict=False):
+    billing = measure_billing(results[: len(BILLING_SCENARIOS)])
+    by_id = {}
+    for tr, rep in zip(sorted(sample, key=lambda tr: -tr.end), results[len(BILLING_SCENARIOS) :], strict=False):
         by_id[tr.index] = rep
     ours = Ours(cfg)
     rows = []
@@ -430,53 +494,13 @@ def finish_runtime_runs(
                 "wall": rep.get("wallSeconds", float("nan")),
             }
         )
-    # transitions = overhead + per_poll * polls: least squares over the runs that finished.
-    good = [r for r in rows if r["polls"] is not None]
-    billing: dict[str, Any]
-    if len({r["polls"] for r in good}) >= 2:
-        xs = [r["polls"] for r in good]
-        ys = [r["transitions"] for r in good]
-        per_poll, overhead = _fit(xs, ys)
-        residual = max(abs(y - (overhead + per_poll * x)) for x, y in zip(xs, ys, strict=False))
-        billing = {
-            "per_poll": per_poll,
-            "overhead": overhead,
-            "residual": residual,
-            "source": f"measured on {len(good)} runs",
-        }
-    else:
-        billing = dict(ASL_BILLING, source="counted from the ASL: too few local runs finished")
-    if calibration.get("outcome") == "SUCCEEDED" and calibration.get("generations", 1) > 1:
-        extra = (
-            calibration["transitions"]
-            - billing["overhead"]
-            - billing["per_poll"] * calibration["polls"]
-        ) / (calibration["generations"] - 1)
-        billing.update(
-            continuation_extra=extra,
-            continuation_source=(
-                f"measured: {calibration['generations'] - 1} continuations, {calibration['polls']} polls, "
-                f"{calibration['transitions']} transitions"
-            ),
-        )
-    else:
-        why = (
-            calibration.get("error")
-            or f"{calibration.get('outcome')}: {calibration.get('statusReason')}"
-        )
-        billing.update(
-            continuation_extra=ASL_CONTINUATION_EXTRA,
-            continuation_source=f"counted from the ASL; the local continuation run did not succeed ({why})",
+    # The model against every sample run that finished: the largest miss, in transitions.
+    good = [r for r in rows if r["polls"] is not None and r["transitions"] is not None]
+    if good:
+        billing["residual"] = max(
+            abs(r["transitions"] - (billing["overhead"] + billing["per_poll"] * r["polls"])) for r in good
         )
     return rows, billing
-
-
-def _fit(xs: list[float], ys: list[float]) -> tuple[float, float]:
-    mx, my = statistics.fmean(xs), statistics.fmean(ys)
-    slope = sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=False)) / sum(
-        (x - mx) ** 2 for x in xs
-    )
-    return slope, my - slope * mx
 
 
 def expected_over_distribution(policy: PollPolicy, points: int = 50_000) -> dict[str, float]:
@@ -606,14 +630,53 @@ def draw(summaries: list[tuple[Any, dict[str, Any]]], path: Path) -> None:
 
 
 
+def _band_rows(
+    traces: list[Trace], results: dict[str, list[Result]], billing: dict[str, Any], idx: list[int]
+) -> dict[str, float]:
+    """Figures of our policy over the traces ``idx``, with its ratios to the others."""
+    sub = [traces[i] for i in idx]
+    ours = summarise(sub, [results["ours"][i] for i in idx], billing)
+    row = {"jobs": len(idx), "polls": ours["polls_mean"], "slo": ours["slo_met"],
+           "p50": ours["delay_p50"], "p99": ours["delay_p99"], "usd": ours["cost_per_1000"]}  # fmt: skip
+    for name in ("f2", "f30", "f60", "f300", "opt"):
+        row[name] = ours["polls_total"] / sum(results[name][i].polls for i in idx)
+    return row
+
+
+def print_bands(title: str, traces: list[Trace], results: dict[str, list[Result]], billing: dict[str, Any],
+                idx: list[int]) -> dict[str, float]:  # fmt: skip
+    bands = [(60, 600), (600, 3600), (3600, 6 * 3600), (6 * 3600, 48 * 3600 + 1)]
+    print(title)
+    header = (
+        f"  {'job length':<19}{'jobs':>5}{'polls/job':>10}{'/fixed 2s':>10}{'/30s':>7}{'/60s':>7}{'/300s':>7}"
+        f"{'/optimum':>9}{'on time':>9}{'delay p50':>11}{'p99':>8}{'$/1k watches':>13}"
+    )
+    print(header)
+    overall: dict[str, float] = {}
+    for lo, hi in [*bands, (0, math.inf)]:
+        sel = [i for i in idx if lo <= traces[i].end < hi]
+        if not sel:
+            continue
+        r = _band_rows(traces, results, billing, sel)
+        label = "all" if hi == math.inf else f"{fmt_s(lo)} - {fmt_s(min(hi, 48 * 3600))}"
+        print(
+            f"  {label:<19}{r['jobs']:>5}{r['polls']:>10.1f}{r['f2']:>10.3f}{r['f30']:>7.3f}{r['f60']:>7.3f}"
+            f"{r['f300']:>7.3f}{r['opt']:>9.3f}{r['slo']:>8.1f}%{r['p50']:>9.1f} s{r['p99']:>6.0f} s{r['usd']:>13.2f}"
+        )
+        overall = r
+    return overall
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--jobs", type=int, default=300)
     ap.add_argument("--seed", type=int, default=20261124)
+    ap.add_argument("--late-share", type=float, default=LATE_SHARE,
+                    help="share of the jobs whose watch starts late (uniform over the job's life)")  # fmt: skip
     ap.add_argument(
         "--no-runtime",
         action="store_true",
-        help="skip the local-runtime check (uses the ASL counts)",
+        help="skip replaying the sample on the local runtime (the billing runs still run)",
     )
     ap.add_argument("--png", default=str(PNG))
     args = ap.parse_args(argv)
@@ -621,10 +684,11 @@ def main(argv: list[str] | None = None) -> int:
     load_at_start = os.getloadavg()[0]
     cfg = Settings()  # the deployment defaults
 
-    traces = make_traces(args.jobs, args.seed)
+    traces = make_traces(args.jobs, args.seed, args.late_share)
     by_kind = {k: sum(tr.kind == k for tr in traces) for k in KINDS}
     by_outcome = {o: sum(tr.outcome == o for tr in traces) for o, _ in OUTCOME_WEIGHTS}
     ends = [tr.end for tr in traces]
+    late_idx = [i for i, tr in enumerate(traces) if tr.offset > 0]
     print(f"code: {code_version()}")
     print(
         f"trace set: {len(traces)} jobs, seed {args.seed}; kinds {by_kind}; outcomes {by_outcome}"
@@ -636,43 +700,35 @@ def main(argv: list[str] | None = None) -> int:
         f"{statistics.median(len(tr.timeline) for tr in traces if tr.kind != 'loader'):.0f}"
     )
     print(
-        f"  policy: {Ours(cfg).policy}; continue-as-new after {cfg.max_polls_per_execution} polls "
+        f"  late-started watches: {len(late_idx)} ({args.late_share:.0%} of the jobs), the watch starting "
+        f"uniformly over the job's life (median {fmt_s(statistics.median([traces[i].offset for i in late_idx]) if late_idx else 0)} "
+        f"after the job's start)"
+    )
+    print(
+        f"  policy: {Ours(cfg).policy}, paced by the job's age; continue-as-new after {cfg.max_polls_per_execution} polls "
         f"or {cfg.max_seconds_per_execution} s per execution"
     )
 
-    sample = pick_sample(traces)
-    if not args.no_runtime:
-        pool, futures = start_runtime_runs(sample)
+    sample = [] if args.no_runtime else pick_sample(traces)
+    pool, futures = start_runtime_runs(sample)
 
-    policies: list[Any] = [Ours(cfg), *(Fixed(k) for k in FIXED_INTERVALS), TimeOnlyOptimum()]
-    all_results = [[simulate(tr, policy, cfg) for tr in traces] for policy in policies]
-
-    rows: list[dict[str, Any]] = []
-    if args.no_runtime:
-        billing = dict(ASL_BILLING, source="counted from the ASL (--no-runtime)")
-        billing.update(
-            continuation_extra=ASL_CONTINUATION_EXTRA,
-            continuation_source="counted from the ASL (--no-runtime)",
-        )
-    else:
-        rows, billing = finish_runtime_runs(pool, futures, sample, cfg)
-    summaries = [
-        (p, summarise(traces, res, billing)) for p, res in zip(policies, all_results, strict=False)
-    ]
-    fixed30 = next(s for p, s in summaries if isinstance(p, Fixed) and p.seconds == 30)
-    ours = summaries[0][1]
+    named = {"ours": Ours(cfg), "watch-age": OursWatchAge(cfg),
+             **{f"f{k}": Fixed(k) for k in FIXED_INTERVALS}, "opt": TimeOnlyOptimum()}  # fmt: skip
+    results = {name: [simulate(tr, policy, cfg) for tr in traces] for name, policy in named.items()}
+    rows, billing = finish_runtime_runs(pool, futures, sample, cfg)
+    summaries = [(named[n], summarise(traces, results[n], billing)) for n in ("ours", *(f"f{k}" for k in FIXED_INTERVALS), "opt")]
+    fixed30 = summarise(traces, results["f30"], billing)
+    ours = summarise(traces, results["ours"], billing)
 
     print()
     print(
-        f"billed transitions (deployed ASL, {billing['source']}): {billing['per_poll']:.2f} per poll "
-        f"(Wait -> Poll task -> Route choice) + {billing['overhead']:.2f} per watch outside the loop "
-        f"(fit residual {billing['residual']:.2f})"
+        f"billing model ({billing['source']}): a watch terminal at its first poll {billing['fixed']:.0f} transitions, "
+        f"+ {billing['per_poll']:.2f} per further poll (Wait -> Poll task -> Route choice), "
+        f"+ {billing['continuation_extra']:.2f} per continue-as-new; sample residual {billing['residual']:.2f}"
     )
     print(
-        f"  + {billing['continuation_extra']:.2f} per continue-as-new ({billing['continuation_source']})"
-    )
-    print(
-        "  the fixed loops are priced as the same Wait -> Task -> Choice loop with the same per-poll, overhead and continuation figures"
+        "  the fixed loops are priced as the same Wait -> Task -> Choice loop with the same figures; "
+        "$0.025 per 1,000 transitions"
     )
     print()
     header = (
@@ -681,53 +737,62 @@ def main(argv: list[str] | None = None) -> int:
     )
     print(header)
     print("-" * len(header))
-    for policy, s in summaries:
+    for policy, sm in summaries:
         print(
-            f"{policy.name:<27}{s['polls_mean']:>10.1f}{s['polls_total'] / fixed30['polls_total']:>8.3f}"
-            f"{s['transitions_mean']:>16.1f}{s['cost_per_1000']:>14.2f}"
-            f"{s['delay_p50']:>9.1f} s{s['delay_p99']:>9.1f} s{s['delay_max']:>7.0f} s{s['slo_met']:>8.1f}%"
+            f"{policy.name:<27}{sm['polls_mean']:>10.1f}{sm['polls_total'] / fixed30['polls_total']:>8.3f}"
+            f"{sm['transitions_mean']:>16.1f}{sm['cost_per_1000']:>14.2f}"
+            f"{sm['delay_p50']:>9.1f} s{sm['delay_p99']:>9.1f} s{sm['delay_max']:>7.0f} s{sm['slo_met']:>8.1f}%"
         )
     print(
-        "SLO: outcome published within max(15 s, min(5% of the job's runtime, 3 min)) of the terminal status; "
+        "SLO (on time): outcome published within max(15 s, min(5% of the job's runtime, 3 min)) of the terminal status; "
         "delay = first poll at or after the end - the end; percentiles interpolated linearly"
     )
-
-    # Where our polls go, by job length.
-    bands = [(60, 600), (600, 3600), (3600, 6 * 3600), (6 * 3600, 48 * 3600 + 1)]
-    ours_results = all_results[0]
-    f30_results = all_results[1 + FIXED_INTERVALS.index(30)]
-    opt_results = all_results[-1]
     print()
-    print(
-        f"{'job length':<20}{'jobs':>6}{'ours polls/job':>16}{'fixed 30 s':>12}{'time-only opt.':>16}{'ours SLO met':>14}"
-    )
-    for lo, hi in bands:
-        idx = [i for i, tr in enumerate(traces) if lo <= tr.end < hi]
-        if not idx:
-            continue
-        met = sum(ours_results[i].delay <= slo_bound(traces[i].end) for i in idx)
+    print_bands("ours by job length, every watch (ratios: our polls / theirs on the same traces):",
+                traces, results, billing, list(range(len(traces))))  # fmt: skip
+    on_time = [i for i, tr in enumerate(traces) if tr.offset == 0]
+    print_bands("  watches started with the job:", traces, results, billing, on_time)
+    if late_idx:
+        print_bands("  late-started watches:", traces, results, billing, late_idx)
+        late_ours = sum(results["ours"][i].polls for i in late_idx)
+        late_before = sum(results["watch-age"][i].polls for i in late_idx)
+        late_opt = sum(results["opt"][i].polls for i in late_idx)
+        before = summarise([traces[i] for i in late_idx], [results["watch-age"][i] for i in late_idx], billing)
         print(
-            f"{fmt_s(lo) + ' - ' + fmt_s(min(hi, 48 * 3600)):<20}{len(idx):>6}"
-            f"{statistics.fmean(ours_results[i].polls for i in idx):>16.1f}"
-            f"{statistics.fmean(f30_results[i].polls for i in idx):>12.1f}"
-            f"{statistics.fmean(opt_results[i].polls for i in idx):>16.1f}"
-            f"{100.0 * met / len(idx):>13.1f}%"
+            f"late-started watches, job-age pacing against watch-age pacing on the same traces: polls {late_ours} "
+            f"vs {late_before} (ratio {late_ours / late_before:.3f}; {late_before / late_ours:.2f}x fewer); "
+            f"watch-age on time {before['slo_met']:.1f}%, delay p50 {before['delay_p50']:.1f} s; "
+            f"the time-only optimum (knowing the job's age) {late_opt} polls, {late_opt / late_before:.3f} of watch-age"
         )
+        for lo, hi in [(60, 3600), (3600, 6 * 3600), (6 * 3600, 48 * 3600 + 1)]:
+            sel = [i for i in late_idx if lo <= traces[i].end < hi]
+            if sel:
+                o = sum(results["ours"][i].polls for i in sel)
+                w = sum(results["watch-age"][i].polls for i in sel)
+                print(f"  {fmt_s(lo)} - {fmt_s(min(hi, 48 * 3600))}: {len(sel)} watches, ours/watch-age {o / w:.3f}")
     analytics = [i for i, tr in enumerate(traces) if tr.kind != "loader"]
     base = Ours(cfg).policy
     no_progress = [_simulate_base(traces[i], base, cfg) for i in analytics]
     print(
-        f"progress on Analytics jobs ({len(analytics)}): with the estimate {statistics.fmean(ours_results[i].polls for i in analytics):.1f} polls/job, "
-        f"delay p50 {percentile([ours_results[i].delay for i in analytics], 50):.1f} s; time-only part alone "
+        f"progress on Analytics jobs ({len(analytics)}): with the estimate {statistics.fmean(results['ours'][i].polls for i in analytics):.1f} polls/job, "
+        f"delay p50 {percentile([results['ours'][i].delay for i in analytics], 50):.1f} s; time-only part alone "
         f"{statistics.fmean(r.polls for r in no_progress):.1f} polls/job, delay p50 {percentile([r.delay for r in no_progress], 50):.1f} s"
     )
     exp = expected_over_distribution(Ours(cfg).policy)
     print(
-        f"expected over the duration distribution itself (quadrature, loader-like jobs, no "
+        f"expected over the duration distribution itself (quadrature, loader-like jobs, watch with the job, no "
         f"continuations): polls per job ours {exp['ours']:.1f}, time-only optimum {exp['opt']:.1f}, "
         f"fixed 30 s {exp['f30']:.1f}; ratio to fixed 30 s: ours {exp['ours'] / exp['f30']:.3f}, "
         f"time-only optimum {exp['opt'] / exp['f30']:.3f}"
     )
+    margins = []
+    for lo_wait, hi_wait in ((cfg.min_wait_seconds, cfg.max_wait_seconds), (14, 180), (15, 178), (15, 180)):
+        alt = Settings(min_wait_seconds=lo_wait, max_wait_seconds=hi_wait)
+        res = [simulate(tr, Ours(alt), alt) for tr in traces]
+        slack = min(slo_bound(tr.end) - r.delay for tr, r in zip(traces, res, strict=True))
+        ratio = sum(r.polls for r in res) / sum(r.polls for r in results["opt"])
+        margins.append(f"{lo_wait}/{hi_wait} s: {ratio:.3f} of the optimum, tightest margin {slack:.1f} s")
+    print(f"floor/cap against the optimum (the margin is what is left for publishing after the detecting poll): {'; '.join(margins)}")
     if ours["misses"]:
         print(f"our SLO misses ({len(ours['misses'])}):")
         for tr, r in ours["misses"]:
@@ -773,7 +838,17 @@ def main(argv: list[str] | None = None) -> int:
         f"load average (1 min) at start {load_at_start:.2f}, at end {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
     ratio = ours["polls_total"] / fixed30["polls_total"]
-    print(f"polls_vs_fixed30={ratio:.3f} slo_met={ours['slo_met']:.1f}")
+    vs_opt = ours["polls_total"] / sum(r.polls for r in results["opt"])
+    late_ratio = (
+        sum(results["ours"][i].polls for i in late_idx) / sum(results["watch-age"][i].polls for i in late_idx)
+        if late_idx
+        else float("nan")
+    )
+    print(
+        f"polls_vs_fixed30={ratio:.3f} slo_met={ours['slo_met']:.1f} vs_optimum={vs_opt:.3f} "
+        f"late_start_polls_ratio={late_ratio:.3f} fixed_transitions={billing['fixed']:.0f} "
+        f"per_poll_transitions={billing['per_poll']:.2f}"
+    )
     return 0
 
 

@@ -23,7 +23,7 @@ from neptune_watch.scenario import Scenario, ScenarioError, load_scenario
 
 
 def run_scenario(scenario: Scenario, *, definition: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
-    """Run the scenario's watch request to its end; the report of CONTRACT.md section 3."""
+    """Run the scenario's watch request to its end; the report of docs/CONTRACT.md section 3."""
     started = time.perf_counter()
     with LocalRuntime(
         settings=scenario.settings, definition=definition, jobs=scenario.all_jobs(), faults=scenario.faults

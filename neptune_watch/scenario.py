@@ -1,4 +1,4 @@
-"""Scenario files: what the local Neptune emulator plays back (CONTRACT.md section 3).
+"""Scenario files: what the local Neptune emulator plays back (docs/CONTRACT.md section 3).
 
 A scenario names the watch request to run, the job(s) the emulated service knows (each a
 timeline of statuses in virtual seconds) and the faults to inject into given calls::
@@ -52,6 +52,7 @@ JobKind = Literal["loader", "import", "export"]
 Operation = Literal[
     "GetLoaderJobStatus",
     "CancelLoaderJob",
+    "ListLoaderJobs",
     "GetImportTask",
     "CancelImportTask",
     "GetExportTask",
@@ -62,6 +63,7 @@ Operation = Literal[
 OPERATION_SERVICE: dict[str, str] = {
     "GetLoaderJobStatus": "neptunedata",
     "CancelLoaderJob": "neptunedata",
+    "ListLoaderJobs": "neptunedata",
     "GetImportTask": "neptune-graph",
     "CancelImportTask": "neptune-graph",
     "GetExportTask": "neptune-graph",

@@ -1,122 +1,289 @@
-"""The deployment configuration: the ``neptune-watch`` context object of ``cdk.json``.
+"""The one typed configuration model: ``cdk.json``'s ``neptune-watch`` context, the construct's
+properties and the Lambda settings share it.
 
-Everything is optional except what a loader watch needs to reach the cluster (the ``loader``
-block; leave it out for a deployment that only watches Neptune Analytics tasks). Keys starting
-with ``//`` are comments and are ignored; any other unknown key is an error, so a typo never
-silently falls back to a default. Schema (JSON, camelCase; defaults in brackets):
+- Defaults of the Lambda settings come from :class:`watcher.settings.Settings` (one place), the
+  environment variable names from ``watcher.settings.ENV``.
+- :class:`NeptuneWatchProps` (``props.py``) extends :class:`WatchSettings` with the CDK objects a
+  CDK user passes (``IVpc``, ``ITopic``, ``IEventBus``, ``IKey``, ...);
+  :class:`WatchConfig` extends it with what only ``cdk.json`` says (stack name, examples).
+- JSON keys are the camelCase of the field names; keys starting with ``//`` are comments; any
+  other unknown key is an error, so a typo never silently falls back to a default.
 
-``stackName``               CloudFormation stack name ["NeptuneWatch"]
-``stateMachineName``        explicit state machine name ["<stackName>-watch"]
-``powertoolsLayerVersion``  version N of the public Powertools layer
-                            ``AWSLambdaPowertoolsPythonV3-python314-arm64:N`` [37]
-``powertoolsLayerArn``      full layer ARN instead (other partitions, a private copy) [null]
-``logLevel``                POWERTOOLS_LOG_LEVEL of the functions ["INFO"]
-``logRetentionDays``        retention of every log group, one of CloudWatch's values [30]
-``logRemovalPolicy``        "retain" | "destroy": log groups on stack deletion ["retain"]
-``stateMachineLogLevel``    "ALL" | "ERROR" (execution data is always included) ["ALL"]
-``requestSource``           ``source`` of "watch this job" events ["com.neptunewatch.requests"]
-``outcomeSource``           ``source`` of the outcome events the watcher publishes
-                            ["com.neptunewatch"]
-``eventBus``                {"mode": "create" | "existing" | "default", "name", "arn"}
-                            [{"mode": "create"}]; "existing" needs a name or an ARN of a bus in
-                            this account and region
-``topic``                   {"arn": existing topic ARN, "kmsKeyArn": its CMK, if any}
-                            [null: create a topic encrypted with a new rotating CMK]
-``alarmTopicArn``           SNS topic for alarm actions [null: alarms without actions]
-``lockTableRemovalPolicy``  "destroy" | "retain" ["destroy"; the table holds only
-                            short-lived locks]
-``loader``                  {"clusterEndpoint", "clusterResourceId", "port" [8182], "vpcId",
-                            "availabilityZones", "privateSubnetIds",
-                            "privateSubnetRouteTableIds" [optional], "securityGroupId"}
-``analytics``               {"graphEndpoint" [null], "allowedGraphIds" [[] = any graph]}
-``defaults``                {"timeoutSeconds" [86400], "cancelOnTimeout" [false],
-                            "maxErrors" [10]}: request defaults
-``pollPolicy``              {"minWaitSeconds" [12], "maxWaitSeconds" [175],
-                            "waitFraction" [0.05], "maxPollsPerExecution" [1000],
-                            "maxSecondsPerExecution" [86400]}
-``examples``                deploy the two example parent state machines [false]
+Nothing here imports the CDK: ``cdk.json`` is validated without starting jsii.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
-from .props import AnalyticsProps, EventBusProps, LoaderProps, PollPolicy, TopicProps, WatchDefaults
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from neptune_watch import resources
+
+from ._model import Model as _Model
+from ._model import explain, validating
+from .errors import ConfigError, ReaderEndpointError
+from .powertools import DEFAULT_LAYER_VERSION, check_layer_arn
+
+resources.require_watcher()
+from watcher.names import DEFAULT_OUTCOME_SOURCE, DEFAULT_REQUEST_SOURCE  # noqa: E402
+from watcher.settings import Settings  # noqa: E402
 
 CONTEXT_KEY = "neptune-watch"
-
 DEFAULT_STACK_NAME = "NeptuneWatch"
-DEFAULT_REQUEST_SOURCE = "com.neptunewatch.requests"
-DEFAULT_OUTCOME_SOURCE = "com.neptunewatch"
-REQUEST_DETAIL_TYPE = "Neptune Watch Requested"
-# The newest python314-arm64 layer version the Powertools install page listed when this
-# was written ("Lambda Layer" section of docs.powertools.aws.dev/lambda/python, getting
-# started / install). Override with ``powertoolsLayerVersion``.
-DEFAULT_POWERTOOLS_LAYER_VERSION = 37
-
 # CloudWatch Logs accepts exactly these retention periods.
 RETENTION_DAYS = (
     1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731, 1096, 1827, 2192, 2557,
     2922, 3288, 3653,
 )  # fmt: skip
-LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL")
-MAX_TIMEOUT_SECONDS = 360 * 86400  # watcher.settings.Settings.max_timeout_seconds
-MAX_MAX_ERRORS = 1000  # watcher.settings.Settings.max_max_errors
 # A poll costs ~9 history events; continue-as-new must come well before 25,000.
 MAX_POLLS_PER_EXECUTION = 2500
+_LAMBDA = Settings()
 
-_STACK_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
-_SM_NAME = re.compile(r"^[A-Za-z0-9_-]{1,80}$")
-_SOURCE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$")
-_BUS_NAME = re.compile(r"^[A-Za-z0-9._/-]{1,256}$")
-_HOST = re.compile(
-    r"^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$"
-)
-_CLUSTER_RESOURCE_ID = re.compile(r"^cluster-[A-Z0-9]{10,40}$")
-_VPC = re.compile(r"^vpc-[0-9a-f]{8,17}$")
-_SUBNET = re.compile(r"^subnet-[0-9a-f]{8,17}$")
-_RTB = re.compile(r"^rtb-[0-9a-f]{8,17}$")
-_SG = re.compile(r"^sg-[0-9a-f]{8,17}$")
-_AZ = re.compile(r"^[a-z]{2}(-[a-z]+)+-\d[a-z]$")
-_GRAPH_ID = re.compile(r"^g-[a-z0-9]{10}$")
+_HOST = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$"
 _ARN = r"^arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}$"
-_TOPIC_ARN = re.compile(_ARN.format(service="sns", resource=r"[A-Za-z0-9_-]{1,256}(\.fifo)?"))
-_BUS_ARN = re.compile(_ARN.format(service="events", resource=r"event-bus/[A-Za-z0-9._/-]{1,256}"))
-_KEY_ARN = re.compile(_ARN.format(service="kms", resource=r"key/[A-Za-z0-9-]{1,128}"))
-_LAYER_ARN = re.compile(_ARN.format(service="lambda", resource=r"layer:[A-Za-z0-9_-]{1,140}:\d+"))
+_TOPIC_ARN = _ARN.format(service="sns", resource=r"[A-Za-z0-9_-]{1,256}(\.fifo)?")
+_KEY_ARN = _ARN.format(service="kms", resource=r"key/[A-Za-z0-9-]{1,128}")
+_BUS_ARN = _ARN.format(service="events", resource=r"event-bus/[A-Za-z0-9._/-]{1,256}")
+_SOURCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$"
 
 
-class ConfigError(ValueError):
-    """The ``neptune-watch`` context is invalid; the message names the key and the fix."""
+class WatchDefaults(_Model):
+    """Defaults of a watch request's optional fields (prepare function)."""
+
+    timeout_seconds: int = Field(_LAMBDA.default_timeout_seconds, ge=1, le=_LAMBDA.max_timeout_seconds)
+    cancel_on_timeout: bool = Field(_LAMBDA.default_cancel_on_timeout, strict=True)
+    max_errors: int = Field(_LAMBDA.default_max_errors, ge=0, le=_LAMBDA.max_max_errors)
+
+    def lambda_settings(self) -> dict[str, Any]:
+        return {"default_timeout_seconds": self.timeout_seconds,
+                "default_cancel_on_timeout": self.cancel_on_timeout, "default_max_errors": self.max_errors}  # fmt: skip
 
 
-# --- typed configuration --------------------------------------------------------------
+class PollPolicy(_Model):
+    """Bounds of the poll policy and the continue-as-new thresholds (prepare function)."""
+
+    min_wait_seconds: int = Field(_LAMBDA.min_wait_seconds, ge=1, le=3600)
+    max_wait_seconds: int = Field(_LAMBDA.max_wait_seconds, ge=1, le=86400)
+    wait_fraction: float = Field(_LAMBDA.wait_fraction, gt=0.0, le=1.0)
+    max_polls_per_execution: int = Field(_LAMBDA.max_polls_per_execution, ge=1, le=MAX_POLLS_PER_EXECUTION)
+    max_seconds_per_execution: int = Field(_LAMBDA.max_seconds_per_execution, ge=60, le=300 * 86400)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> PollPolicy:
+        if self.min_wait_seconds > self.max_wait_seconds:
+            raise ValueError(f"minWaitSeconds ({self.min_wait_seconds}) exceeds maxWaitSeconds ({self.max_wait_seconds})")
+        return self
+
+    def lambda_settings(self) -> dict[str, Any]:
+        return self.model_dump()
 
 
-@dataclass(frozen=True)
-class WatchConfig:
-    stack_name: str = DEFAULT_STACK_NAME
-    state_machine_name: str | None = None
-    powertools_layer_version: int = DEFAULT_POWERTOOLS_LAYER_VERSION
-    powertools_layer_arn: str | None = None
-    log_level: str = "INFO"
-    log_retention_days: int = 30
-    log_removal_policy: str = "retain"
-    state_machine_log_level: str = "ALL"
-    request_source: str = DEFAULT_REQUEST_SOURCE
-    outcome_source: str = DEFAULT_OUTCOME_SOURCE
-    event_bus: EventBusProps = field(default_factory=EventBusProps)
-    topic: TopicProps = field(default_factory=TopicProps)
-    alarm_topic_arn: str | None = None
-    lock_table_removal_policy: str = "destroy"
+class AnalyticsProps(_Model):
+    """Settings of the Neptune Analytics (import / export task) functions."""
+
+    graph_endpoint: str | None = Field(None, pattern=r"^https://\S+$")
+    """Override of the regional ``neptune-graph`` endpoint (an https:// URL)."""
+    allowed_graph_ids: tuple[str, ...] = ()
+    """Graphs whose tasks may be watched; empty (or ``["*"]``) means any graph."""
+
+    @field_validator("allowed_graph_ids", mode="before")
+    @classmethod
+    def _graphs(cls, value: Any) -> Any:
+        if value == ["*"] or value == ("*",):
+            return ()
+        for i, graph in enumerate(value or ()):
+            if not isinstance(graph, str) or not graph.startswith("g-") or len(graph) != 12:
+                raise ValueError(f"allowedGraphIds[{i}] = {graph!r}: expected g-[a-z0-9]{{10}} (or [\"*\"] for any graph)")
+        return value
+
+    def lambda_settings(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"allowed_graph_ids": self.allowed_graph_ids} if self.allowed_graph_ids else {}
+        if self.graph_endpoint:
+            out["graph_endpoint"] = self.graph_endpoint
+        return out
+
+
+class LoaderProps(_Model):
+    """The Neptune Database cluster and the network the loader functions run in.
+
+    Give the network as CDK objects (``vpc``, optional ``vpc_subnets`` and
+    ``security_groups``) or, as ``cdk.json`` does, by attributes (``vpc_id``,
+    ``availability_zones``, ``private_subnet_ids``, ``security_group_id``): they are imported,
+    never looked up, so synth needs no AWS credentials. Without security groups the construct
+    creates one; allow it into the cluster with ``watch.connections.allow_to(...)``.
+    """
+
+    cluster_endpoint: str
+    """Writer (cluster) endpoint host name, without https:// and port."""
+    cluster_resource_id: str
+    """``DbClusterResourceId`` (``cluster-...``), not the cluster's name."""
+    port: int = Field(8182, ge=1, le=65535)
+    vpc: Any = None
+    """``ec2.IVpc`` of the cluster."""
+    vpc_subnets: Any = None
+    """``ec2.SubnetSelection`` for the loader functions (default: the VPC's private subnets)."""
+    security_groups: tuple[Any, ...] = ()
+    """``ec2.ISecurityGroup`` of the loader functions (default: one created by the construct)."""
+    vpc_id: str | None = Field(None, pattern=r"^vpc-[0-9a-f]{8,17}$")
+    availability_zones: tuple[str, ...] = ()
+    private_subnet_ids: tuple[str, ...] = ()
+    private_subnet_route_table_ids: tuple[str, ...] = ()
+    security_group_id: str | None = Field(None, pattern=r"^sg-[0-9a-f]{8,17}$")
+
+    @field_validator("cluster_resource_id")
+    @classmethod
+    def _resource_id(cls, value: str) -> str:
+        if not re.fullmatch(r"cluster-[A-Z0-9]{10,40}", value):
+            raise ValueError(f"{value!r} is not a cluster resource id (DbClusterResourceId, cluster-ABC...), not its name")
+        return value
+
+    @field_validator("cluster_endpoint")
+    @classmethod
+    def _writer(cls, value: str) -> str:
+        if len(value) > 253 or not re.fullmatch(_HOST, value):
+            raise ValueError(
+                f"{value!r}: expected the cluster (writer) endpoint host name, without https:// and port, "
+                "e.g. my-cluster.cluster-abc.us-east-1.neptune.amazonaws.com"
+            )
+        if ".cluster-ro-" in value:
+            raise ReaderEndpointError(
+                f"clusterEndpoint {value!r} is the reader endpoint: the loader API answers only on the "
+                "writer (cluster) endpoint, <name>.cluster-<id>.<region>.neptune.amazonaws.com"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _network(self) -> LoaderProps:
+        by_id = self.vpc_id is not None
+        if by_id == (self.vpc is not None):
+            raise ValueError("give the loader network either as vpc (an IVpc) or as vpcId + privateSubnetIds, exactly one")
+        if by_id:
+            if not self.private_subnet_ids:
+                raise ValueError("privateSubnetIds must list at least one subnet-<hex>")
+            if len(self.availability_zones) != len(self.private_subnet_ids):
+                raise ValueError("availabilityZones must name the zone of each private subnet, in the same order")
+            if self.private_subnet_route_table_ids and len(self.private_subnet_route_table_ids) != len(self.private_subnet_ids):
+                raise ValueError("privateSubnetRouteTableIds must have one entry per private subnet, or be left out")
+            if self.security_group_id is None:
+                raise ValueError("securityGroupId is required with vpcId")
+        return self
+
+    @property
+    def endpoint_url(self) -> str:
+        return f"https://{self.cluster_endpoint}:{self.port}"
+
+
+class EventBusProps(_Model):
+    """The bus outcomes go to and requests come from: ``create``, ``existing`` or ``default``."""
+
+    mode: Literal["create", "existing", "default"] = "create"
+    name: str | None = Field(None, pattern=r"^[A-Za-z0-9._/-]{1,256}$")
+    arn: str | None = Field(None, pattern=_BUS_ARN)
+
+    @model_validator(mode="after")
+    def _mode(self) -> EventBusProps:
+        if self.mode == "existing" and not (self.name or self.arn):
+            raise ValueError("mode 'existing' needs the bus name or arn")
+        if self.mode == "existing" and self.name and self.arn:
+            raise ValueError("give the existing bus by name or by arn, not both")
+        if self.mode == "create" and self.arn:
+            raise ValueError("arn only applies to mode 'existing'")
+        if self.mode == "default" and (self.name or self.arn):
+            raise ValueError("mode 'default' uses the account's default bus: remove name/arn")
+        if self.name == "default" and self.mode != "default":
+            raise ValueError("name 'default' is the default bus: use mode 'default'")
+        return self
+
+
+class TopicProps(_Model):
+    """An existing outcome topic by ARN (``cdk.json``); default: a topic with a rotating CMK."""
+
+    arn: str | None = Field(None, pattern=_TOPIC_ARN)
+    kms_key_arn: str | None = Field(None, pattern=_KEY_ARN)
+
+    @model_validator(mode="after")
+    def _key(self) -> TopicProps:
+        if self.kms_key_arn and not self.arn:
+            raise ValueError("kmsKeyArn only applies to an existing topic (arn)")
+        return self
+
+
+class WatchSettings(_Model):
+    """What ``cdk.json`` and the construct both configure."""
+
     loader: LoaderProps | None = None
-    analytics: AnalyticsProps = field(default_factory=AnalyticsProps)
-    defaults: WatchDefaults = field(default_factory=WatchDefaults)
-    poll_policy: PollPolicy = field(default_factory=PollPolicy)
-    examples: bool = False
+    analytics: AnalyticsProps = AnalyticsProps()
+    defaults: WatchDefaults = WatchDefaults()
+    poll_policy: PollPolicy = PollPolicy()
+    event_bus: EventBusProps = EventBusProps()
+    topic: TopicProps = TopicProps()
+    state_machine_name: str | None = Field(None, pattern=r"^[A-Za-z0-9_-]{1,80}$")
+    request_source: str = Field(DEFAULT_REQUEST_SOURCE, pattern=_SOURCE)
+    outcome_source: str = Field(DEFAULT_OUTCOME_SOURCE, pattern=_SOURCE)
+    powertools_layer_version: int = Field(DEFAULT_LAYER_VERSION, ge=1, le=100000, strict=True)
+    powertools_layer_arn: str | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"] = "INFO"
+    log_retention_days: int = 30
+    log_removal_policy: Literal["retain", "destroy"] = "retain"
+    state_machine_log_level: Literal["ALL", "ERROR"] = "ALL"
+    lock_table_removal_policy: Literal["destroy", "retain"] = "destroy"
+    alarm_topic_arn: str | None = Field(None, pattern=_TOPIC_ARN)
+    alarms: bool = Field(True, strict=True)
+    """CloudWatch alarms on failed, timed-out, aborted, throttled executions and ERROR outcomes."""
+    dashboard: bool = Field(False, strict=True)
+    """A CloudWatch dashboard: outcomes by kind, polls, errors, publication failures."""
+
+    @field_validator("log_level", "state_machine_log_level", mode="before")
+    @classmethod
+    def _upper(cls, value: Any) -> Any:
+        return value.upper() if isinstance(value, str) else value
+
+    @field_validator("log_retention_days")
+    @classmethod
+    def _retention(cls, value: int) -> int:
+        if value not in RETENTION_DAYS:
+            raise ValueError(f"{value}: CloudWatch Logs accepts {', '.join(map(str, RETENTION_DAYS))}")
+        return value
+
+    @field_validator("request_source", "outcome_source")
+    @classmethod
+    def _not_aws(cls, value: str) -> str:
+        if value.lower().startswith("aws."):
+            raise ValueError(f"{value!r}: EventBridge reserves sources starting with 'aws.'")
+        return value
+
+    @field_validator("powertools_layer_arn")
+    @classmethod
+    def _layer(cls, value: str | None) -> str | None:
+        return None if value is None else check_layer_arn(value)
+
+    @model_validator(mode="after")
+    def _sources(self) -> WatchSettings:
+        if self.request_source == self.outcome_source:
+            raise ValueError(
+                f"requestSource and outcomeSource are both {self.request_source!r}: they must differ, "
+                "or the request rule would match the watcher's own outcome events"
+            )
+        return self
+
+
+class WatchConfig(WatchSettings):
+    """The ``neptune-watch`` context object of ``cdk.json``."""
+
+    stack_name: str = Field(DEFAULT_STACK_NAME, pattern=r"^[A-Za-z][A-Za-z0-9-]{0,127}$")
+    examples: bool = Field(False, strict=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _json_only(cls, data: Any) -> Any:
+        loader = data.get("loader") if isinstance(data, dict) else None
+        if isinstance(loader, dict):
+            objects = sorted({"vpc", "vpcSubnets", "securityGroups"} & set(loader))
+            if objects:
+                raise ValueError(f"loader: {objects} take CDK objects; in cdk.json give vpcId, privateSubnetIds, ...")
+        return data
 
     @property
     def effective_state_machine_name(self) -> str:
@@ -129,327 +296,14 @@ def default_state_machine_name(stack_name: str) -> str:
     return stack_name[: 80 - len(suffix)] + suffix
 
 
-# --- parsing --------------------------------------------------------------------------
-
-
-class _Reader:
-    """Reads one JSON object, tracking the path for messages and rejecting unknown keys."""
-
-    def __init__(self, data: Any, path: str):
-        if data is None:
-            data = {}
-        if not isinstance(data, Mapping):
-            raise ConfigError(f"{path} must be a JSON object, got {type(data).__name__}")
-        self.data = data
-        self.path = path
-        self.seen: set[str] = set()
-
-    def where(self, key: str) -> str:
-        return f"{self.path}.{key}"
-
-    def raw(self, key: str) -> Any:
-        self.seen.add(key)
-        return self.data.get(key)
-
-    def string(
-        self, key: str, default: str | None, pattern: re.Pattern[str] | None = None, hint: str = ""
-    ) -> Any:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, str) or not value:
-            raise ConfigError(f"{self.where(key)} must be a non-empty string, got {value!r}")
-        if pattern is not None and not pattern.match(value):
-            raise ConfigError(
-                f"{self.where(key)} = {value!r} is not valid{': ' + hint if hint else ''}"
-            )
-        return value
-
-    def choice(
-        self, key: str, default: str, choices: tuple[str, ...], *, fold: bool = False
-    ) -> str:
-        value = self.raw(key)
-        if value is None:
-            return default
-        text = value.upper() if fold and isinstance(value, str) else value
-        if text not in choices:
-            raise ConfigError(
-                f"{self.where(key)} = {value!r}: expected one of {', '.join(choices)}"
-            )
-        return text
-
-    def integer(self, key: str, default: int, lo: int, hi: int) -> int:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int):
-            raise ConfigError(f"{self.where(key)} must be an integer, got {value!r}")
-        if not lo <= value <= hi:
-            raise ConfigError(f"{self.where(key)} = {value} is out of range [{lo}, {hi}]")
-        return value
-
-    def number(self, key: str, default: float, lo: float, hi: float) -> float:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{self.where(key)} must be a number, got {value!r}")
-        if not lo < value <= hi:
-            raise ConfigError(f"{self.where(key)} = {value} must be in ({lo}, {hi}]")
-        return float(value)
-
-    def boolean(self, key: str, default: bool) -> bool:
-        value = self.raw(key)
-        if value is None:
-            return default
-        if not isinstance(value, bool):
-            raise ConfigError(f"{self.where(key)} must be true or false, got {value!r}")
-        return value
-
-    def strings(
-        self, key: str, pattern: re.Pattern[str], hint: str, *, required: bool = False
-    ) -> tuple[str, ...]:
-        value = self.raw(key)
-        if value is None:
-            value = []
-        if not isinstance(value, list):
-            raise ConfigError(f"{self.where(key)} must be a list of strings, got {value!r}")
-        for i, item in enumerate(value):
-            if not isinstance(item, str) or not pattern.match(item):
-                raise ConfigError(f"{self.where(key)}[{i}] = {item!r} is not valid: {hint}")
-        if required and not value:
-            raise ConfigError(f"{self.where(key)} must list at least one value ({hint})")
-        if len(set(value)) != len(value):
-            raise ConfigError(f"{self.where(key)} lists a value twice")
-        return tuple(value)
-
-    def required(self, key: str) -> None:
-        if self.data.get(key) is None:
-            raise ConfigError(f"{self.where(key)} is required")
-
-    def done(self) -> None:
-        unknown = sorted(k for k in self.data if k not in self.seen and not str(k).startswith("//"))
-        if unknown:
-            raise ConfigError(f"{self.path}: unknown key(s) {', '.join(map(repr, unknown))}")
-
-
-def _loader(data: Any, path: str) -> LoaderProps | None:
-    if data is None:
-        return None
-    r = _Reader(data, path)
-    for key in (
-        "clusterEndpoint",
-        "clusterResourceId",
-        "vpcId",
-        "privateSubnetIds",
-        "securityGroupId",
-    ):
-        r.required(key)
-    endpoint = r.string(
-        "clusterEndpoint", None, _HOST,
-        "the cluster (writer) endpoint host name, without https:// and port, "
-        "e.g. my-cluster.cluster-abc.us-east-1.neptune.amazonaws.com",
-    )  # fmt: skip
-    resource_id = r.string(
-        "clusterResourceId", None, _CLUSTER_RESOURCE_ID,
-        "the cluster resource id (DbClusterResourceId, e.g. cluster-ABCDEFGHIJKLMNOPQRSTUVWXYZ), not its name",
-    )  # fmt: skip
-    vpc_id = r.string("vpcId", None, _VPC, "expected vpc-<hex>")
-    subnets = r.strings("privateSubnetIds", _SUBNET, "expected subnet-<hex>", required=True)
-    azs = r.strings(
-        "availabilityZones",
-        _AZ,
-        "expected an availability zone name such as us-east-1a",
-        required=True,
-    )
-    if len(azs) != len(subnets):
-        raise ConfigError(
-            f"{path}.availabilityZones must name the zone of each private subnet, in the same order "
-            f"({len(subnets)} subnets, {len(azs)} zones)"
-        )
-    route_tables = r.strings("privateSubnetRouteTableIds", _RTB, "expected rtb-<hex>")
-    if route_tables and len(route_tables) != len(subnets):
-        raise ConfigError(
-            f"{path}.privateSubnetRouteTableIds must have one entry per private subnet, or be left out"
-        )
-    sg = r.string("securityGroupId", None, _SG, "expected sg-<hex>")
-    port = r.integer("port", 8182, 1, 65535)
-    r.done()
-    return LoaderProps(
-        cluster_endpoint=endpoint,
-        cluster_resource_id=resource_id,
-        vpc_id=vpc_id,
-        availability_zones=azs,
-        private_subnet_ids=subnets,
-        private_subnet_route_table_ids=route_tables,
-        security_group_id=sg,
-        port=port,
-    )
-
-
-def _analytics(data: Any, path: str) -> AnalyticsProps:
-    r = _Reader(data, path)
-    endpoint = r.string(
-        "graphEndpoint", None, re.compile(r"^https://\S+$"), "expected an https:// URL"
-    )
-    allowed = r.raw("allowedGraphIds")
-    if allowed == ["*"]:
-        graphs: tuple[str, ...] = ()
-    else:
-        graphs = r.strings(
-            "allowedGraphIds", _GRAPH_ID, 'expected g-[a-z0-9]{10} (or ["*"] for any graph)'
-        )
-    r.done()
-    return AnalyticsProps(graph_endpoint=endpoint, allowed_graph_ids=graphs)
-
-
-def _defaults(data: Any, path: str) -> WatchDefaults:
-    r = _Reader(data, path)
-    d = WatchDefaults()
-    out = WatchDefaults(
-        timeout_seconds=r.integer("timeoutSeconds", d.timeout_seconds, 1, MAX_TIMEOUT_SECONDS),
-        cancel_on_timeout=r.boolean("cancelOnTimeout", d.cancel_on_timeout),
-        max_errors=r.integer("maxErrors", d.max_errors, 0, MAX_MAX_ERRORS),
-    )
-    r.done()
-    return out
-
-
-def _poll_policy(data: Any, path: str) -> PollPolicy:
-    r = _Reader(data, path)
-    d = PollPolicy()
-    out = PollPolicy(
-        min_wait_seconds=r.integer("minWaitSeconds", d.min_wait_seconds, 1, 3600),
-        max_wait_seconds=r.integer("maxWaitSeconds", d.max_wait_seconds, 1, 86400),
-        wait_fraction=r.number("waitFraction", d.wait_fraction, 0.0, 1.0),
-        max_polls_per_execution=r.integer(
-            "maxPollsPerExecution", d.max_polls_per_execution, 1, MAX_POLLS_PER_EXECUTION
-        ),
-        max_seconds_per_execution=r.integer(
-            "maxSecondsPerExecution", d.max_seconds_per_execution, 60, 300 * 86400
-        ),
-    )
-    r.done()
-    if out.min_wait_seconds > out.max_wait_seconds:
-        raise ConfigError(
-            f"{path}.minWaitSeconds ({out.min_wait_seconds}) exceeds maxWaitSeconds ({out.max_wait_seconds})"
-        )
-    return out
-
-
-def _event_bus(data: Any, path: str) -> EventBusProps:
-    r = _Reader(data, path)
-    mode = r.choice("mode", "create", ("create", "existing", "default"))
-    name = r.string("name", None, _BUS_NAME, "letters, digits, . _ / - (at most 256)")
-    arn = r.string(
-        "arn", None, _BUS_ARN, "expected arn:aws:events:<region>:<account>:event-bus/<name>"
-    )
-    r.done()
-    if mode == "existing" and not (name or arn):
-        raise ConfigError(f"{path}: mode 'existing' needs the bus 'name' or 'arn'")
-    if mode == "existing" and name and arn:
-        raise ConfigError(f"{path}: give the existing bus by 'name' or by 'arn', not both")
-    if mode == "create" and arn:
-        raise ConfigError(f"{path}.arn only applies to mode 'existing'")
-    if mode == "default" and (name or arn):
-        raise ConfigError(
-            f"{path}: mode 'default' uses the account's default bus; remove 'name'/'arn'"
-        )
-    if name == "default" and mode != "default":
-        raise ConfigError(f"{path}.name 'default' is the default bus: use mode 'default'")
-    return EventBusProps(mode=mode, name=name, arn=arn)
-
-
-def _topic(data: Any, path: str) -> TopicProps:
-    r = _Reader(data, path)
-    arn = r.string("arn", None, _TOPIC_ARN, "expected arn:aws:sns:<region>:<account>:<name>")
-    key = r.string("kmsKeyArn", None, _KEY_ARN, "expected arn:aws:kms:<region>:<account>:key/<id>")
-    r.done()
-    if key and not arn:
-        raise ConfigError(f"{path}.kmsKeyArn only applies to an existing topic ('arn')")
-    return TopicProps(arn=arn, kms_key_arn=key)
-
-
-def _source(r: _Reader, key: str, default: str) -> str:
-    value = r.string(
-        key,
-        default,
-        _SOURCE,
-        "letters, digits and . _ / - (reverse-DNS form, e.g. com.example.jobs)",
-    )
-    if value.lower().startswith("aws."):
-        raise ConfigError(
-            f"{r.where(key)} = {value!r}: EventBridge reserves sources starting with 'aws.'"
-        )
-    return value
-
-
-def parse_config(data: Any, path: str = CONTEXT_KEY) -> WatchConfig:
+def parse_config(data: Any, where: str = CONTEXT_KEY) -> WatchConfig:
     """A validated :class:`WatchConfig` from the context object; ConfigError otherwise."""
-    r = _Reader(data, path)
-    stack_name = r.string(
-        "stackName",
-        DEFAULT_STACK_NAME,
-        _STACK_NAME,
-        "a letter, then letters, digits and '-' (at most 128)",
-    )
-    sm_name = r.string(
-        "stateMachineName", None, _SM_NAME, "letters, digits, '-' and '_' (at most 80)"
-    )
-    layer_version = r.integer("powertoolsLayerVersion", DEFAULT_POWERTOOLS_LAYER_VERSION, 1, 100000)
-    layer_arn = r.string(
-        "powertoolsLayerArn",
-        None,
-        _LAYER_ARN,
-        "expected arn:<partition>:lambda:<region>:<account>:layer:<name>:<version>",
-    )
-    log_level = r.choice("logLevel", "INFO", LOG_LEVELS, fold=True)
-    retention = r.raw("logRetentionDays")
-    if retention is None:
-        retention = 30
-    if isinstance(retention, bool) or retention not in RETENTION_DAYS:
-        raise ConfigError(
-            f"{path}.logRetentionDays = {retention!r}: CloudWatch Logs accepts {', '.join(map(str, RETENTION_DAYS))}"
-        )
-    log_removal = r.choice("logRemovalPolicy", "retain", ("retain", "destroy"))
-    sm_log_level = r.choice("stateMachineLogLevel", "ALL", ("ALL", "ERROR"), fold=True)
-    request_source = _source(r, "requestSource", DEFAULT_REQUEST_SOURCE)
-    outcome_source = _source(r, "outcomeSource", DEFAULT_OUTCOME_SOURCE)
-    if request_source == outcome_source:
-        raise ConfigError(
-            f"{path}.requestSource and outcomeSource are both {request_source!r}: they must differ, "
-            "or the request rule would match the watcher's own outcome events"
-        )
-    event_bus = _event_bus(r.raw("eventBus"), f"{path}.eventBus")
-    topic = _topic(r.raw("topic"), f"{path}.topic")
-    alarm_topic = r.string(
-        "alarmTopicArn", None, _TOPIC_ARN, "expected arn:aws:sns:<region>:<account>:<name>"
-    )
-    lock_removal = r.choice("lockTableRemovalPolicy", "destroy", ("destroy", "retain"))
-    loader = _loader(r.raw("loader"), f"{path}.loader")
-    analytics = _analytics(r.raw("analytics"), f"{path}.analytics")
-    defaults = _defaults(r.raw("defaults"), f"{path}.defaults")
-    poll_policy = _poll_policy(r.raw("pollPolicy"), f"{path}.pollPolicy")
-    examples = r.boolean("examples", False)
-    r.done()
-    return WatchConfig(
-        stack_name=stack_name,
-        state_machine_name=sm_name,
-        powertools_layer_version=layer_version,
-        powertools_layer_arn=layer_arn,
-        log_level=log_level,
-        log_retention_days=retention,
-        log_removal_policy=log_removal,
-        state_machine_log_level=sm_log_level,
-        request_source=request_source,
-        outcome_source=outcome_source,
-        event_bus=event_bus,
-        topic=topic,
-        alarm_topic_arn=alarm_topic,
-        lock_table_removal_policy=lock_removal,
-        loader=loader,
-        analytics=analytics,
-        defaults=defaults,
-        poll_policy=poll_policy,
-        examples=examples,
-    )
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{where} must be a JSON object, got {type(data).__name__}")
+    try:
+        with validating():
+            return WatchConfig.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, where) from None

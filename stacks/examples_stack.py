@@ -13,17 +13,15 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from aws_cdk import ArnFormat, CfnOutput, RemovalPolicy, Stack
-from aws_cdk import aws_iam as iam
+from aws_cdk import CfnOutput, RemovalPolicy, Stack
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_stepfunctions as sfn
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from .watch_construct import placeholders
+from neptune_watch import resources
 
-EXAMPLES_DIR = Path(__file__).resolve().parent.parent / "examples"
-SYNC_RULE_NAME = "StepFunctionsGetEventsForStepFunctionsExecutionRule"
+from .state_machine import arns, grant_start, placeholders
 
 
 class NeptuneWatchExamples(Construct):
@@ -42,51 +40,20 @@ class NeptuneWatchExamples(Construct):
         examples_dir: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = Stack.of(self)
-        folder = Path(examples_dir) if examples_dir else EXAMPLES_DIR
-        watch_arn = stack.format_arn(
-            service="states",
-            resource="stateMachine",
-            resource_name=watch_state_machine_name,
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
-        watch_executions = stack.format_arn(
-            service="states",
-            resource="execution",
-            resource_name=f"{watch_state_machine_name}:*",
-            arn_format=ArnFormat.COLON_RESOURCE_NAME,
-        )
+        folder = Path(examples_dir) if examples_dir else resources.examples_dir()
+        watch = arns(self, watch_state_machine_name)
+        watch_arn = watch.state_machine
         self.substitutions = {"WatchStateMachineArn": watch_arn}
 
         self.sync_parent = self._parent(
             folder / "parent_sync.asl.json", "SyncParent", log_retention
         )
-        self.sync_parent.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn])
-        )
-        self.sync_parent.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["states:DescribeExecution", "states:StopExecution"],
-                resources=[watch_executions],
-            )
-        )
-        self.sync_parent.add_to_role_policy(
-            iam.PolicyStatement(
-                actions=["events:PutTargets", "events:PutRule", "events:DescribeRule"],
-                resources=[
-                    stack.format_arn(
-                        service="events", resource="rule", resource_name=SYNC_RULE_NAME
-                    )
-                ],
-            )
-        )
+        grant_start(self.sync_parent, watch, sync=True)
 
         self.token_parent = self._parent(
             folder / "parent_token.asl.json", "TokenParent", log_retention
         )
-        self.token_parent.add_to_role_policy(
-            iam.PolicyStatement(actions=["states:StartExecution"], resources=[watch_arn])
-        )
+        grant_start(self.token_parent, watch, sync=False)
 
         for parent, extra in ((self.sync_parent, "; the watcher's executions (execution:<watcher>:*), which "
                                "startExecution.sync:2 describes and stops"), (self.token_parent, "")):  # fmt: skip

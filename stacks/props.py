@@ -1,101 +1,76 @@
-"""Plain (CDK-free) property types shared by the construct and the ``cdk.json`` parser.
+"""Properties of the :class:`~neptune_watch.cdk.NeptuneWatch` construct.
 
-All are frozen dataclasses with keyword-only fields; defaults match
-``lambdas/watcher/settings.py``.
+Shaped like the AWS Solutions Constructs' props: pass an existing resource (``existing_topic``,
+``existing_event_bus``, ``encryption_key``, a loader ``vpc``) or let the construct build one
+with secure defaults. Everything that ``cdk.json`` can also say comes from
+:class:`~neptune_watch.cdk.config.WatchSettings`, so it is validated the same way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from typing import Any
+
+from pydantic import ValidationError, model_validator
+
+from .config import (
+    AnalyticsProps,
+    EventBusProps,
+    LoaderProps,
+    PollPolicy,
+    TopicProps,
+    WatchDefaults,
+    WatchSettings,
+    explain,
+    validating,
+)
+
+__all__ = [
+    "AnalyticsProps",
+    "EventBusProps",
+    "LoaderProps",
+    "NeptuneWatchProps",
+    "PollPolicy",
+    "TopicProps",
+    "WatchDefaults",
+    "props_from",
+]
 
 
-@dataclass(frozen=True, kw_only=True)
-class LoaderProps:
-    """Where the Neptune Database cluster is, for the loader status / cancel functions.
+class NeptuneWatchProps(WatchSettings):
+    """Every field has a default; see :class:`WatchSettings` for the shared ones."""
 
-    The VPC, subnets and security group are imported by their ids (never looked up), so
-    synth needs no AWS credentials.
-    """
+    existing_topic: Any = None
+    """``sns.ITopic`` the outcomes are published to (default: a topic with a rotating CMK)."""
+    encryption_key: Any = None
+    """``kms.IKey``: the CMK of ``existing_topic``, or the key of the topic the construct creates."""
+    existing_event_bus: Any = None
+    """``events.IEventBus`` for outcomes and requests (instead of ``event_bus``)."""
+    alarm_topic: Any = None
+    """``sns.ITopic`` that receives the alarms' state changes (or ``alarm_topic_arn``)."""
+    code_path: str | None = None
+    """Folder holding the ``watcher`` package (default: the packaged Lambda code)."""
+    definition_path: str | None = None
+    """ASL file (default: the packaged ``statemachines/watch.asl.json``)."""
 
-    cluster_endpoint: str
-    """Writer (cluster) endpoint host name, without scheme and port; the loader answers 405
-    on a reader endpoint. The functions get ``NEPTUNE_ENDPOINT=https://<host>:<port>``."""
-    cluster_resource_id: str
-    """``DbClusterResourceId`` (``cluster-...``), used in the ``neptune-db`` IAM resource."""
-    vpc_id: str
-    """The cluster's VPC."""
-    availability_zones: tuple[str, ...]
-    """Availability zone of each private subnet, in the same order."""
-    private_subnet_ids: tuple[str, ...]
-    """Private subnets the loader functions run in (they need no internet access)."""
-    security_group_id: str
-    """Security group of the loader functions; the cluster's security group must allow it
-    in on ``port``. Imported as immutable: this construct adds no rules to it."""
-    private_subnet_route_table_ids: tuple[str, ...] = ()
-    """Optional route table of each private subnet (only informative for CDK)."""
-    port: int = 8182
-    """Neptune's HTTPS port."""
-
-    @property
-    def endpoint_url(self) -> str:
-        return f"https://{self.cluster_endpoint}:{self.port}"
+    @model_validator(mode="after")
+    def _one_of_each(self) -> NeptuneWatchProps:
+        if self.existing_topic is not None and self.topic.arn:
+            raise ValueError("give the outcome topic as existing_topic or as topic.arn, not both")
+        if self.existing_event_bus is not None and self.event_bus != EventBusProps():
+            raise ValueError("give the event bus as existing_event_bus or as event_bus, not both")
+        if self.alarm_topic is not None and self.alarm_topic_arn:
+            raise ValueError("give the alarm topic as alarm_topic or as alarm_topic_arn, not both")
+        if self.alarm_topic is not None and not self.alarms:
+            raise ValueError("alarm_topic is set but alarms are off")
+        return self
 
 
-@dataclass(frozen=True, kw_only=True)
-class AnalyticsProps:
-    """Settings of the Neptune Analytics (import / export task) functions."""
-
-    graph_endpoint: str | None = None
-    """Override of the regional ``neptune-graph`` endpoint (``NEPTUNE_GRAPH_ENDPOINT``)."""
-    allowed_graph_ids: tuple[str, ...] = ()
-    """Graphs whose tasks may be watched (``ALLOWED_GRAPH_IDS``); empty means any graph."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class WatchDefaults:
-    """Defaults of a watch request's optional fields (prepare function)."""
-
-    timeout_seconds: int = 86400
-    """``DEFAULT_TIMEOUT_SECONDS``: how long a watch lasts when the request does not say."""
-    cancel_on_timeout: bool = False
-    """``DEFAULT_CANCEL_ON_TIMEOUT``: cancel a job still running at the deadline."""
-    max_errors: int = 10
-    """``DEFAULT_MAX_ERRORS``: error details carried by an outcome."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class PollPolicy:
-    """Bounds of the poll policy and the continue-as-new thresholds (prepare function)."""
-
-    min_wait_seconds: int = 12
-    """``MIN_WAIT_SECONDS``: shortest wait between two polls."""
-    max_wait_seconds: int = 175
-    """``MAX_WAIT_SECONDS``: longest wait between two polls."""
-    wait_fraction: float = 0.05
-    """``WAIT_FRACTION``: wait as a fraction of the job's age, between the two bounds."""
-    max_polls_per_execution: int = 1000
-    """``MAX_POLLS_PER_EXECUTION``: polls before the watch continues as a new execution."""
-    max_seconds_per_execution: int = 86400
-    """``MAX_SECONDS_PER_EXECUTION``: seconds before it continues as a new execution."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class EventBusProps:
-    """The EventBridge bus outcomes are published to and requests are read from."""
-
-    mode: str = "create"
-    """``create`` (a custom bus), ``existing`` (by ``name`` or ``arn``) or ``default``."""
-    name: str | None = None
-    """Name of the bus to create (default: generated) or of the existing bus."""
-    arn: str | None = None
-    """ARN of an existing bus (same account and region: the request rule lives on it)."""
-
-
-@dataclass(frozen=True, kw_only=True)
-class TopicProps:
-    """The SNS topic outcomes are published to."""
-
-    arn: str | None = None
-    """An existing topic; when ``None`` a topic encrypted with a new rotating CMK is created."""
-    kms_key_arn: str | None = None
-    """The customer managed key of the existing topic, if it has one (publish needs it)."""
+def props_from(props: NeptuneWatchProps | None, overrides: dict[str, Any]) -> NeptuneWatchProps:
+    """``props`` with keyword overrides applied, validated; ConfigError (or a subclass) if not."""
+    data = {} if props is None else {name: getattr(props, name) for name in NeptuneWatchProps.model_fields}
+    data.update(overrides)
+    try:
+        with validating():
+            return NeptuneWatchProps.model_validate(data)
+    except ValidationError as exc:
+        raise explain(exc, "NeptuneWatchProps") from None

@@ -4,43 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy, Stack
-from aws_cdk import aws_stepfunctions as sfn
+from aws_cdk import CfnOutput, Stack
 from constructs import Construct
 
-from .config import CONTEXT_KEY, WatchConfig, parse_config
-from .watch_construct import NeptuneWatch, NeptuneWatchProps, retention_days
+from .config import CONTEXT_KEY, WatchConfig, WatchSettings, parse_config
+from .props import NeptuneWatchProps
+from .watch_construct import NeptuneWatch
 
 
 def props_from_config(config: WatchConfig) -> NeptuneWatchProps:
     """The construct's properties for a parsed ``neptune-watch`` context object."""
-    return NeptuneWatchProps(
-        loader=config.loader,
-        analytics=config.analytics,
-        defaults=config.defaults,
-        poll_policy=config.poll_policy,
-        event_bus=config.event_bus,
-        topic=config.topic,
-        state_machine_name=config.effective_state_machine_name,
-        request_source=config.request_source,
-        outcome_source=config.outcome_source,
-        powertools_layer_version=config.powertools_layer_version,
-        powertools_layer_arn=config.powertools_layer_arn,
-        log_level=config.log_level,
-        log_retention=retention_days(config.log_retention_days),
-        log_removal_policy=RemovalPolicy.DESTROY
-        if config.log_removal_policy == "destroy"
-        else RemovalPolicy.RETAIN,
-        state_machine_log_level=sfn.LogLevel.ERROR
-        if config.state_machine_log_level == "ERROR"
-        else sfn.LogLevel.ALL,
-        lock_table_removal_policy=(
-            RemovalPolicy.RETAIN
-            if config.lock_table_removal_policy == "retain"
-            else RemovalPolicy.DESTROY
-        ),
-        alarm_topic_arn=config.alarm_topic_arn,
-    )
+    shared = {name: getattr(config, name) for name in WatchSettings.model_fields}
+    return NeptuneWatchProps(**{**shared, "state_machine_name": config.effective_state_machine_name})
 
 
 class NeptuneWatchStack(Stack):

@@ -13,8 +13,10 @@ os.environ.setdefault("POWERTOOLS_SERVICE_NAME", "neptune-watch")
 os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "NeptuneWatch")
 os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
 os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "true")
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "18,20")
+
+from neptune_watch.toolchain import use_packaged_node
+
+use_packaged_node()  # jsii and the npm validators run on the Node 22 LTS make setup installs
 
 
 @dataclass

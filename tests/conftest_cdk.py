@@ -1,21 +1,19 @@
 """Helpers shared by the CDK tests (imported by them; not a pytest conftest).
 
-Importing this module quiets jsii's Node version banners: it must be imported before
-``aws_cdk`` (jsii starts its Node process when ``aws_cdk`` is first imported).
+Importing this module points jsii at the Node 22 LTS that make setup installs: it must be
+imported before ``aws_cdk`` (jsii starts its Node process when ``aws_cdk`` is first imported).
 """
 
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-os.environ.setdefault("JSII_SILENCE_WARNING_DEPRECATED_NODE_VERSION", "1")
-# This switch lists the Node major versions to silence ("1" silences nothing): add ours.
-_EOL = "JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION"
-os.environ[_EOL] = ",".join(filter(None, [os.environ.get(_EOL, ""), "18", "20"]))
+from neptune_watch.toolchain import use_packaged_node
+
+use_packaged_node()
 
 REPO = Path(__file__).resolve().parent.parent
 ASL_PATH = REPO / "statemachines" / "watch.asl.json"

@@ -7,8 +7,7 @@ from typing import Any
 
 import conftest_cdk as h
 import pytest
-
-from stacks.config import CONTEXT_KEY, ConfigError, WatchConfig, parse_config
+from neptune_watch.cdk.config import CONTEXT_KEY, ConfigError, WatchConfig, parse_config
 
 pytestmark = pytest.mark.cdk
 
@@ -59,13 +58,13 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
     [
         ("stackName", "1bad", "stackName"),
         ("stateMachineName", "has space", "stateMachineName"),
-        ("powertoolsLayerVersion", "37", "must be an integer"),
-        ("powertoolsLayerVersion", 0, "out of range"),
-        ("logLevel", "LOUD", "expected one of"),
+        ("powertoolsLayerVersion", "37", "valid integer"),
+        ("powertoolsLayerVersion", 0, "greater than or equal to 1"),
+        ("logLevel", "LOUD", "should be 'DEBUG'"),
         ("logRetentionDays", 31, "CloudWatch Logs accepts"),
         ("requestSource", "aws.neptune", "reserves sources"),
         ("outcomeSource", "com.neptunewatch.requests", "must differ"),
-        ("eventBus.mode", "shared", "expected one of"),
+        ("eventBus.mode", "shared", "should be 'create'"),
         ("eventBus", {"mode": "existing"}, "needs the bus"),
         ("eventBus", {"mode": "default", "name": "x"}, "mode 'default'"),
         (
@@ -76,7 +75,7 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
         ("topic", {"kmsKeyArn": "arn:aws:kms:us-east-1:123456789012:key/abc"}, "only applies"),
         ("topic.arn", "my-topic", "topic.arn"),
         ("alarmTopicArn", "arn:aws:sns:us-east-1:1234:x", "alarmTopicArn"),
-        ("lockTableRemovalPolicy", "snapshot", "expected one of"),
+        ("lockTableRemovalPolicy", "snapshot", "should be 'destroy' or 'retain'"),
         (
             "loader.clusterEndpoint",
             "https://my-cluster.cluster-abc.us-east-1.neptune.amazonaws.com:8182",
@@ -91,17 +90,17 @@ def _set(data: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
             "availabilityZones must name the zone",
         ),
         ("loader.securityGroupId", "sg-nothex!", "securityGroupId"),
-        ("loader.port", 70000, "out of range"),
+        ("loader.port", 70000, "less than or equal to 65535"),
         ("loader.privateSubnetRouteTableIds", ["rtb-01234567"], "one entry per private subnet"),
         ("analytics.allowedGraphIds", ["my-graph"], r"allowedGraphIds\[0\]"),
         ("analytics.graphEndpoint", "graph.local", "https://"),
-        ("defaults.timeoutSeconds", 0, "out of range"),
-        ("defaults.cancelOnTimeout", "yes", "true or false"),
-        ("defaults.maxErrors", 5000, "out of range"),
+        ("defaults.timeoutSeconds", 0, "greater than or equal to 1"),
+        ("defaults.cancelOnTimeout", "yes", "valid boolean"),
+        ("defaults.maxErrors", 5000, "less than or equal to 1000"),
         ("pollPolicy.minWaitSeconds", 500, "exceeds maxWaitSeconds"),
-        ("pollPolicy.waitFraction", 0, "must be in"),
-        ("pollPolicy.maxPollsPerExecution", 10000, "out of range"),
-        ("examples", "true", "true or false"),
+        ("pollPolicy.waitFraction", 0, "greater than 0"),
+        ("pollPolicy.maxPollsPerExecution", 10000, "less than or equal to 2500"),
+        ("examples", "true", "valid boolean"),
         ("colour", "blue", "unknown key"),
         ("loader.vpcID", "vpc-0123456789abcdef0", "unknown key"),
     ],

@@ -15,25 +15,21 @@ import conftest_cdk as h  # first: sets the jsii environment before aws_cdk is i
 # isort: split
 import aws_cdk as cdk
 import pytest
-from aws_cdk import aws_logs as logs
-from aws_cdk import aws_stepfunctions as sfn
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-
-from stacks.props import (
+from neptune_watch.cdk import (
     AnalyticsProps,
     EventBusProps,
     LoaderProps,
+    NeptuneWatch,
+    NeptuneWatchProps,
     PollPolicy,
     TopicProps,
     WatchDefaults,
 )
-from stacks.watch_construct import (
-    FUNCTION_SPECS,
-    NeptuneWatch,
-    NeptuneWatchProps,
-    placeholders,
-)
+from neptune_watch.cdk.state_machine import placeholders
+from watcher.names import FUNCTIONS as FUNCTION_SPECS
+from watcher.settings import ENV, Settings
 
 pytestmark = pytest.mark.cdk
 
@@ -109,7 +105,7 @@ def variants(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Built]:
                 state_machine_name=SM_NAME,
                 alarm_topic_arn=ALARM_TOPIC,
                 log_level="DEBUG",
-                log_retention=logs.RetentionDays.TWO_WEEKS,
+                log_retention_days=14,
             ),
         ),
         "minimal": build("Minimal"),
@@ -243,12 +239,21 @@ def test_environment_variables(full: Built) -> None:
     }
 
 
-def test_prepare_environment_names_match_the_settings_reader() -> None:
-    settings = (h.REPO / "lambdas" / "watcher" / "settings.py").read_text()
-    for name in ("DEFAULT_TIMEOUT_SECONDS", "DEFAULT_CANCEL_ON_TIMEOUT", "DEFAULT_MAX_ERRORS", "MIN_WAIT_SECONDS",
-                 "MAX_WAIT_SECONDS", "WAIT_FRACTION", "MAX_POLLS_PER_EXECUTION", "MAX_SECONDS_PER_EXECUTION",
-                 "NEPTUNE_ENDPOINT", "NEPTUNE_GRAPH_ENDPOINT", "ALLOWED_GRAPH_IDS"):  # fmt: skip
-        assert f'"{name}"' in settings, name
+def test_every_environment_variable_is_read_back_by_the_settings(full: Built) -> None:
+    """The construct writes settings only through ``watcher.settings.ENV``, and what the prepare
+    function reads back is what was configured."""
+    known = set(ENV.values()) | {"POWERTOOLS_SERVICE_NAME", "POWERTOOLS_METRICS_NAMESPACE", "POWERTOOLS_LOG_LEVEL"}
+    for handler, (_, fn) in _functions(full).items():
+        assert set(_env(fn)) <= known, handler
+    prepare = _env(_functions(full)[PREPARE][1])
+    import os
+    from unittest import mock
+
+    with mock.patch.dict(os.environ, {k: v for k, v in prepare.items() if k in ENV.values()}, clear=True):
+        read = Settings.from_env()
+    assert (read.default_timeout_seconds, read.default_cancel_on_timeout, read.default_max_errors) == (7200, True, 25)
+    assert (read.min_wait_seconds, read.max_wait_seconds, read.wait_fraction) == (10, 120, 0.1)
+    assert (read.max_polls_per_execution, read.max_seconds_per_execution) == (900, 43200)
 
 
 def test_minimal_construct_has_no_vpc_and_no_loader_permission(variants: dict[str, Built]) -> None:
@@ -673,7 +678,7 @@ def test_asset_holds_the_watcher_package_only(full: Built) -> None:
 def test_error_log_level_is_acknowledged_for_cdk_nag(tmp_path: Path) -> None:
     app = cdk.App(outdir=str(tmp_path))
     stack = cdk.Stack(app, "Quiet")
-    NeptuneWatch(stack, "Watch", loader=LOADER, state_machine_log_level=sfn.LogLevel.ERROR)
+    NeptuneWatch(stack, "Watch", loader=LOADER, state_machine_log_level="ERROR")
     cdk.Aspects.of(app).add(AwsSolutionsChecks())
     cdk.Aspects.of(app).add(ServerlessChecks())
     Template.from_stack(stack).has_resource_properties(

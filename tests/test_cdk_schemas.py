@@ -1,4 +1,4 @@
-"""schemas/*.json describe what the code accepts and publishes (CONTRACT.md 1 and 2)."""
+"""schemas/*.json describe what the code accepts and publishes (docs/CONTRACT.md 1 and 2)."""
 
 from __future__ import annotations
 

@@ -17,11 +17,10 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk.assertions import Annotations, Match, Template
 from cdk_nag import AwsSolutionsChecks, ServerlessChecks
-
-from stacks.config import CONTEXT_KEY, parse_config
-from stacks.examples_stack import NeptuneWatchExamplesStack
-from stacks.watch_construct import placeholders
-from stacks.watch_stack import NeptuneWatchStack
+from neptune_watch.cdk.config import CONTEXT_KEY, parse_config
+from neptune_watch.cdk.examples_stack import NeptuneWatchExamplesStack
+from neptune_watch.cdk.state_machine import placeholders
+from neptune_watch.cdk.watch_stack import NeptuneWatchStack
 
 pytestmark = pytest.mark.cdk
 

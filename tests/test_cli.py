@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -13,8 +14,16 @@ pytestmark = pytest.mark.runtime
 EXE = [sys.executable, "-m", "neptune_watch.cli"]
 
 
-def run(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout, check=False)
+def run(*args: str, timeout: float = 120, tmp: Path | None = None) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "TMPDIR": str(tmp)} if tmp else None  # default log files land in tmp
+    return subprocess.run([*EXE, *args], capture_output=True, text=True, timeout=timeout, check=False, env=env)
+
+
+def assert_quiet(*texts: str) -> None:
+    """No EMF metric JSON and no Python warning in what the user sees (or in the log)."""
+    for text in texts:
+        assert '"_aws"' not in text and "CloudWatchMetrics" not in text
+        assert "Warning" not in text and "warnings.warn" not in text
 
 
 def test_run_scenario_prints_exactly_one_json_object(tmp_path: Path):
@@ -24,8 +33,11 @@ def test_run_scenario_prints_exactly_one_json_object(tmp_path: Path):
     }
     path = tmp_path / "s.json"
     path.write_text(json.dumps(scenario))
-    proc = run("run-scenario", str(path))
+    log = tmp_path / "handlers.log"
+    proc = run("run-scenario", str(path), "--log-file", str(log), tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""  # quiet: the handlers' output went to the log file
+    assert_quiet(proc.stdout, log.read_text())
     report = json.loads(proc.stdout)  # the whole of stdout is one JSON object
     assert report["execution"]["status"] == "SUCCEEDED"
     assert report["outcome"]["outcome"] == "SUCCEEDED" and report["outcome"]["correlationId"] == "cli"
@@ -50,8 +62,32 @@ def test_missing_file_exits_2():
     assert proc.returncode == 2 and "Traceback" not in proc.stderr
 
 
-def test_demo_runs_four_watches_to_their_outcomes():
-    proc = run("demo", "--no-live", timeout=180)
+def test_demo_runs_four_watches_to_their_outcomes(tmp_path: Path):
+    proc = run("demo", "--no-live", timeout=180, tmp=tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stderr == ""
+    # the default log file is a temporary one, removed again when nothing was written to it
+    logs = list(tmp_path.glob("neptune-watch-*.log"))
+    assert all(log.stat().st_size > 0 for log in logs)
+    assert_quiet(proc.stdout, *(log.read_text() for log in logs))
     for text in ("Neptune Job Succeeded", "Neptune Job Failed", "Neptune Job Timed Out", "4 SNS messages, 4 events"):
         assert text in proc.stdout
+
+
+def test_verbose_shows_the_handlers_logs_and_names_the_log_file(tmp_path: Path):
+    scenario = {
+        "request": {"job": {"kind": "import", "id": "t-verbose001"}},
+        "job": {"kind": "import", "id": "t-verbose001", "timeline": [{"at": 0, "status": "IMPORTING"}, {"at": 100, "status": "FAILED"}]},
+    }
+    path = tmp_path / "s.json"
+    path.write_text(json.dumps(scenario))
+    proc = run("run-scenario", str(path), "--verbose", tmp=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["outcome"]["outcome"] == "FAILED"
+    *logs, last = proc.stderr.strip().splitlines()
+    assert last.startswith("neptune-watch: the handlers' logs and metrics are in ")
+    log_file = Path(last.rsplit(" ", 1)[1])
+    assert log_file.parent == tmp_path and log_file.read_text().strip().splitlines() == logs
+    messages = [json.loads(line)["message"] for line in logs]  # Powertools' JSON log lines, at INFO
+    assert "watch prepared" in messages and "polled" in messages and "outcome" in messages
+    assert_quiet(proc.stderr)

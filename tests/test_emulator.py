@@ -483,11 +483,6 @@ def test_unknown_and_not_yet_started_ids_are_not_found(start: Callable[..., Harn
             lambda: h.graph.get_import_task(taskIdentifier=EXPORT_ID),
             "ResourceNotFoundException",
         ),
-        (
-            h.graph,
-            lambda: h.graph.get_import_task(taskIdentifier=LOAD_ID),
-            "ResourceNotFoundException",
-        ),
     ]
     for service_client, call, code in calls:
         with pytest.raises(getattr(service_client.exceptions, code)) as caught:
@@ -529,6 +524,7 @@ def test_graph_error_has_message_and_error_type_header(start: Callable[..., Harn
 OPERATION_CALLS: dict[str, tuple[str, str, dict[str, str]]] = {
     "GetLoaderJobStatus": ("neptunedata", "get_loader_job_status", {"loadId": LOAD_ID}),
     "CancelLoaderJob": ("neptunedata", "cancel_loader_job", {"loadId": LOAD_ID}),
+    "ListLoaderJobs": ("neptunedata", "list_loader_jobs", {}),
     "GetImportTask": ("neptune-graph", "get_import_task", {"taskIdentifier": IMPORT_ID}),
     "CancelImportTask": ("neptune-graph", "cancel_import_task", {"taskIdentifier": IMPORT_ID}),
     "GetExportTask": ("neptune-graph", "get_export_task", {"taskIdentifier": EXPORT_ID}),
@@ -657,7 +653,7 @@ def test_timeout_fault_makes_botocore_time_out(start: Callable[..., Harness]) ->
     assert h.emulator.calls["GetExportTask"] == 2
 
 
-def test_timeout_fault_closes_the_connection_unanswered(start: Callable[..., Harness]) -> None:
+def test_timeout_fault_closes_the_connection_unanswered_at_its_bound(start: Callable[..., Harness]) -> None:
     h = start(
         *_running_jobs(),
         faults=(fault("GetLoaderJobStatus", [1], "Timeout"),),
@@ -872,7 +868,7 @@ def test_default_retry_config_does_not_resend_resource_not_found(
     ("method", "path", "status", "code"),
     [
         ("POST", "/loader", 400, "UnsupportedOperationException"),
-        ("GET", "/loader", 400, "UnsupportedOperationException"),
+        ("DELETE", "/loader", 400, "UnsupportedOperationException"),  # no loadId: nothing to cancel
         ("PUT", f"/loader/{LOAD_ID}", 400, "UnsupportedOperationException"),
         ("GET", f"/loader/{LOAD_ID}/extra", 400, "UnsupportedOperationException"),
         ("POST", "/graphs/g-0123456789/importtasks", 400, "ValidationException"),
@@ -1017,3 +1013,84 @@ def test_from_scenario_plays_the_contract_example() -> None:
         130,
     )
     assert caught.value.response["ResponseMetadata"]["HTTPStatusCode"] == 429
+
+
+# --- the loader's query forms (graph-notebook's client) ----------------------------------------
+# https://docs.aws.amazon.com/neptune/latest/userguide/load-api-reference-status-requests.html:
+# GET /loader?loadId=..., GET /loader/{loadId} and GET /loader (a list of load ids: limit 1-100,
+# default 100; includeQueuedLoads default TRUE, queued loads first, most recently queued first).
+# graph-notebook (src/graph_notebook/neptune/client.py) sends load_status as
+# GET /loader?loadId=..&details=..&errors=..&page=..&errorsPerPage=.. (requests writes True as
+# "True") and cancel_load as DELETE /loader?loadId=...
+
+
+def test_get_loader_query_form_answers_like_the_path_form(start: Callable[..., Harness]) -> None:
+    errors = [{"code": "PARSING_ERROR", "message": f"row {i}", "file": "s3://b/f.csv", "record": i} for i in range(3)]
+    h = start(job("loader", LOAD_ID, {"at": 0, "status": "LOAD_FAILED", "errors": errors}))
+    query = f"loadId={LOAD_ID}&details=True&errors=True&page=2&errorsPerPage=2"
+    status, _, by_query = raw_request(h.emulator.url, "GET", f"/loader?{query}")
+    _, _, by_path = raw_request(h.emulator.url, "GET", f"/loader/{LOAD_ID}?details=true&errors=true&page=2&errorsPerPage=2")
+    assert status == 200 and by_query == by_path
+    assert [e["recordNum"] for e in by_query["payload"]["errors"]["errorLogs"]] == [2]
+    assert "failedFeeds" in by_query["payload"]
+    assert h.emulator.calls["GetLoaderJobStatus"] == 2
+
+
+def test_delete_loader_query_form_cancels(start: Callable[..., Harness]) -> None:
+    h = start(job("loader", LOAD_ID, (0, "LOAD_IN_PROGRESS")))
+    status, _, answer = raw_request(h.emulator.url, "DELETE", f"/loader?loadId={LOAD_ID}")
+    assert status == 200 and answer == {"status": "200 OK"}
+    assert h.data.get_loader_job_status(loadId=LOAD_ID)["payload"]["overallStatus"]["status"] == "LOAD_CANCELLED_BY_USER"
+    status, _, answer = raw_request(h.emulator.url, "DELETE", f"/loader?loadId={LOAD_ID}")
+    assert status == 404 and answer["code"] == "BulkLoadIdNotFoundException"
+    assert h.emulator.calls["CancelLoaderJob"] == 2
+
+
+def test_list_loads_queued_first_with_limit_and_include_queued(start: Callable[..., Harness]) -> None:
+    h = start(
+        job("loader", "old-done", (0, "LOAD_COMPLETED")),
+        job("loader", "running", (10, "LOAD_IN_PROGRESS")),
+        job("loader", "queued-early", (20, "LOAD_IN_QUEUE")),
+        job("loader", "queued-late", (30, "LOAD_IN_QUEUE")),
+        job("loader", "future", (500, "LOAD_IN_QUEUE")),
+        job("import", IMPORT_ID, (0, "IMPORTING")),
+    )
+    h.clock.now = 100
+    listed = h.data.list_loader_jobs()
+    assert listed["status"] == "200 OK"
+    assert listed["payload"]["loadIds"] == ["queued-late", "queued-early", "running", "old-done"]
+    assert h.data.list_loader_jobs(includeQueuedLoads=False)["payload"]["loadIds"] == ["running", "old-done"]
+    assert h.data.list_loader_jobs(limit=1)["payload"]["loadIds"] == ["queued-late"]
+    status, _, answer = raw_request(h.emulator.url, "GET", "/loader?includeQueuedLoads=False&limit=1")
+    assert status == 200 and answer["payload"]["loadIds"] == ["running"]
+    for bad in ("limit=0", "limit=101", "includeQueuedLoads=maybe"):
+        status, _, answer = raw_request(h.emulator.url, "GET", f"/loader?{bad}")
+        assert status == 400 and answer["code"] == "InvalidParameterException", bad
+    assert h.emulator.calls["ListLoaderJobs"] == 7
+
+
+def test_a_malformed_task_id_is_a_validation_exception(start: Callable[..., Harness]) -> None:
+    """botocore's model gives taskIdentifier the pattern t-[a-z0-9]{10}; botocore does not check it
+    on the client side, the service answers 400 ValidationException."""
+    h = start(*_running_jobs())
+    for call, task_id in ((h.graph.get_import_task, "t-BAD"), (h.graph.cancel_export_task, "bogus"),
+                          (h.graph.get_export_task, "t-export00012")):
+        with pytest.raises(h.graph.exceptions.ValidationException) as exc:
+            call(taskIdentifier=task_id)
+        assert "t-[a-z0-9]{10}" in exc.value.response["Error"]["Message"]
+        assert exc.value.response["ResponseMetadata"]["HTTPStatusCode"] == 400
+
+
+def test_a_timeout_holds_the_connection_until_the_client_gives_up(start: Callable[..., Harness]) -> None:
+    h = start(*_running_jobs(), faults=(fault("GetImportTask", [1], "Timeout"),))  # default bound: 60 s
+    impatient = client("neptune-graph", h.emulator.url, NO_RETRIES.merge(Config(read_timeout=0.5)))
+    with pytest.raises(ReadTimeoutError):
+        impatient.get_import_task(taskIdentifier=IMPORT_ID)
+    # the server noticed the client left and let the request go (it did not wait out its bound)
+    deadline = threading.Event()
+    for _ in range(100):
+        if h.emulator.held == 0:
+            break
+        deadline.wait(0.05)
+    assert h.emulator.held == 0
+    assert impatient.get_import_task(taskIdentifier=IMPORT_ID)["status"] == "IMPORTING"

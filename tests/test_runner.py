@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from neptune_watch.cli import EXIT_BAD_INPUT, EXIT_CHECK, main
+from neptune_watch.cli import main
+from neptune_watch.cli.common import Exit
 from neptune_watch.runner import load_all, plan
 from neptune_watch.scenario import load_scenario
 
@@ -47,7 +48,7 @@ def test_check_names_what_differs_and_exits_non_zero(tmp_path: Path):
     good = tmp_path / "good.json"
     good.write_text((SCENARIOS / "not-found.json").read_text())
     code, lines, err = cli("run-scenario", "--check", str(path), str(good))
-    assert code == EXIT_CHECK
+    assert code == Exit.FAILED
     by_file = {line["file"]: line["check"] for line in lines}
     assert by_file[str(good)] == {"ok": True, "differences": []}
     differences = by_file[str(path)]["differences"]
@@ -59,12 +60,12 @@ def test_check_names_what_differs_and_exits_non_zero(tmp_path: Path):
 
 def test_a_missing_path_or_bad_expect_is_bad_input(tmp_path: Path):
     code, lines, err = cli("run-scenario", str(tmp_path / "nope.json"))
-    assert (code, lines) == (EXIT_BAD_INPUT, []) and "no such file" in err
+    assert (code, lines) == (Exit.INVALID_REQUEST, []) and "no such file" in err
     bad = json.loads((SCENARIOS / "not-found.json").read_text())
     bad["expect"] = {"outcome": "FAILED", "statuss": "FAILED"}
     (tmp_path / "bad.json").write_text(json.dumps(bad))
     code, lines, err = cli("run-scenario", str(tmp_path))
-    assert (code, lines) == (EXIT_BAD_INPUT, []) and "statuss" in err
+    assert (code, lines) == (Exit.INVALID_REQUEST, []) and "statuss" in err
 
 
 def test_plan_shares_a_runtime_only_where_faults_settings_and_ids_allow():

@@ -11,12 +11,12 @@ from typing import Any
 import aws_cdk as cdk
 import conftest_cdk as h  # first: sets the jsii environment before aws_cdk is imported
 import pytest
+from neptune_watch.cdk.config import CONTEXT_KEY, parse_config
+from neptune_watch.cdk.watch_stack import NeptuneWatchStack
 
 from neptune_watch.local.runtime import DEFAULT_DEFINITION, definition_from_template, placeholders
 from neptune_watch.runner import run_scenario
 from neptune_watch.scenario import load_scenario
-from stacks.config import CONTEXT_KEY, parse_config
-from stacks.watch_stack import NeptuneWatchStack
 
 pytestmark = [pytest.mark.cdk, pytest.mark.runtime]
 

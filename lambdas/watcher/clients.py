@@ -1,4 +1,9 @@
-"""boto3 clients for the two Neptune APIs, created once per process.
+"""botocore clients for the two Neptune APIs, created once per process.
+
+They are made with botocore directly, not through boto3: boto3's ``Session.client`` is a thin
+layer over ``botocore.session.create_client``, and importing boto3 adds its own modules (the
+resource layer; about 40 ms, a fifth of ``import boto3``, here) to every cold start of a status
+or cancel handler (docs/BENCHMARKS.md, cold start).
 
 Retries are switched off inside the client on purpose: botocore's ``standard`` mode honours
 the model's ``retryable`` trait and would send a 404 BulkLoadIdNotFoundException three
@@ -12,7 +17,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-import boto3
+import botocore.session
 from botocore.config import Config
 
 from .errors import ConfigurationError
@@ -20,6 +25,7 @@ from .settings import Settings, settings
 
 _lock = threading.Lock()
 _clients: dict[tuple[str, str | None], Any] = {}
+_given: dict[str, Any] = {}
 
 NO_RETRY = {"mode": "standard", "total_max_attempts": 1}
 
@@ -37,7 +43,8 @@ def _make(service: str, endpoint: str | None, cfg: Settings) -> Any:
     kwargs: dict[str, Any] = {"config": client_config(cfg)}
     if endpoint:
         kwargs["endpoint_url"] = endpoint
-    return boto3.session.Session().client(service, **kwargs)  # type: ignore[call-overload]
+    # One botocore session per client: sessions are not safe to share between threads.
+    return botocore.session.Session().create_client(service, **kwargs)
 
 
 def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:
@@ -50,6 +57,8 @@ def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:
 
 def loader_client(cfg: Settings | None = None) -> Any:
     """``neptunedata`` client for the cluster's writer endpoint (it has no default endpoint)."""
+    if "neptunedata" in _given:
+        return _given["neptunedata"]
     cfg = cfg or settings()
     if not cfg.neptune_endpoint:
         raise ConfigurationError(
@@ -61,11 +70,22 @@ def loader_client(cfg: Settings | None = None) -> Any:
 
 def graph_client(cfg: Settings | None = None) -> Any:
     """``neptune-graph`` client on the regional endpoint (overridable for local runs)."""
+    if "neptune-graph" in _given:
+        return _given["neptune-graph"]
     cfg = cfg or settings()
     return _cached("neptune-graph", cfg.graph_endpoint, cfg)
 
 
+def use(given: dict[str, Any]) -> None:
+    """Make the calls use these clients (service name -> client), e.g. the CLI's, built from the
+    user's profile and region; an empty dict goes back to the clients the settings describe."""
+    with _lock:
+        _given.clear()
+        _given.update(given)
+
+
 def reset() -> None:
-    """Forget cached clients (tests and the local runtime change endpoints)."""
+    """Forget cached and given clients (tests and the local runtime change endpoints)."""
     with _lock:
         _clients.clear()
+        _given.clear()

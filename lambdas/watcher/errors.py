@@ -59,6 +59,11 @@ class NeptuneMethodNotAllowed(WatchError):
     """405: the loader answers this on a read replica; point the client at the writer endpoint."""
 
 
+class NeptuneMalformedResponse(WatchError):
+    """The service answered 2xx with a body that does not fit its own model (e.g. a number
+    where the model has a structure). A poll counts it like an unknown status (watch.py)."""
+
+
 class GraphNotAllowed(WatchError):
     """The task belongs to a graph this deployment is not configured to watch."""
 
@@ -164,6 +169,7 @@ def from_client_error(service: str, err: botocore.exceptions.ClientError) -> Wat
 def translate(service: str, exc: Exception) -> WatchError:
     """Any exception raised by a botocore call, as a named error."""
     import botocore.exceptions  # here, so that code that never calls AWS does not load botocore
+    from botocore.parsers import ResponseParserError
 
     if isinstance(exc, WatchError):
         return exc
@@ -182,6 +188,10 @@ def translate(service: str, exc: Exception) -> WatchError:
         return NeptuneAccessDenied(f"{service}: {exc}", code="NoCredentials")
     if isinstance(exc, botocore.exceptions.ParamValidationError):
         return InvalidRequestError(f"{service}: {exc}", code="ParamValidation")
+    if isinstance(exc, ResponseParserError | ValueError | TypeError | AttributeError | KeyError):
+        # botocore's parser meeting a body that does not fit the model raises these plain
+        # errors (a bad timestamp: ValueError; a string where a structure belongs: AttributeError).
+        return NeptuneMalformedResponse(f"{service}: unreadable answer: {type(exc).__name__}: {str(exc)[:300]}")
     raise exc
 
 

@@ -53,16 +53,48 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
 
-def _time(value: Any) -> str | None:
-    """A service timestamp (unix seconds, milliseconds, datetime or ISO string) as ISO-8601."""
+def _epoch(value: Any) -> float | None:
+    """A service timestamp (unix seconds or milliseconds, a datetime, or the ISO-8601 string
+    :func:`jsonable` makes of botocore's datetimes) as unix seconds."""
+    if isinstance(value, str) and "T" in value:
+        try:
+            value = datetime.fromisoformat(value)
+        except ValueError:
+            return None
     if isinstance(value, datetime):
         aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-        return aware.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        return aware.timestamp()
     num = _num(value)
-    if num is not None:
-        seconds = num / 1000.0 if num > 1e11 else float(num)
-        return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    if num is None:
+        return None
+    return num / 1000.0 if num > 1e11 else float(num)
+
+
+def _time(value: Any) -> str | None:
+    """A service timestamp (unix seconds, milliseconds, datetime or ISO string) as ISO-8601."""
+    seconds = _epoch(value)
+    if seconds is not None:
+        try:
+            return datetime.fromtimestamp(seconds, UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+        except (OverflowError, ValueError, OSError):  # a number no calendar holds
+            return None
     return _str(value)
+
+
+def _kind_of(value: Any) -> str:
+    return "null" if value is None else type(value).__name__
+
+
+def _problem(status: str | None, *where: tuple[str, Any]) -> str | None:
+    """Why no status could be read: the first of ``where`` (path, value) that is not what it
+    should be (an object on the way, a non-empty string at the end); None when ``status`` was read."""
+    if status is not None:
+        return None
+    *objects, (leaf, value) = where
+    for path, obj in objects:
+        if not isinstance(obj, dict):
+            return f"{path} is {_kind_of(obj)}, not an object"
+    return f"{leaf} is missing" if value is None else f"{leaf} is {_kind_of(value)} {str(value)[:40]!r}, not a status"
 
 
 def _counters(source: dict[str, Any], names: tuple[str, ...]) -> dict[str, int | float]:
@@ -81,6 +113,13 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
     overall = _obj(payload.get("overallStatus"))
     status = _str(overall.get("status"))
     cls = classify("loader", status)
+    problem = _problem(
+        status,
+        ("the answer", response),
+        ("payload", body.get("payload")),
+        ("payload.overallStatus", payload.get("overallStatus")),
+        ("payload.overallStatus.status", overall.get("status")),
+    )
     errors_obj = _obj(payload.get("errors"))
     logs = errors_obj.get("errorLogs")
     errors = [loader_error(e) for e in logs if isinstance(e, dict)] if isinstance(logs, list) else []
@@ -91,11 +130,14 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
         "status": status,
         "phase": cls.phase.value,
         "known": cls.known,
+        "rollingBack": cls.rolling_back,
+        "problem": problem,
         "outcome": cls.outcome.value if cls.outcome else None,
         "statusReason": None,
         "counters": _counters(overall, LOADER_COUNTERS),
         "progress": {"percent": None},
         "startTime": _time(overall.get("startTime")),
+        "startEpoch": _epoch(overall.get("startTime")),
         "feedCount": feed_count if isinstance(feed_count, list) else None,
         "errors": errors,
         "errorsReturned": len(errors),
@@ -117,6 +159,7 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
     details = _obj(body.get(details_key))
     status = _str(body.get("status")) or _str(details.get("status"))
     cls = classify(kind, status)
+    problem = _problem(status, ("the answer", response), ("status", body.get("status")))
     counters = _counters(details, names)
     percent = _num(details.get("progressPercentage"))
     errors: list[dict[str, Any]] = []
@@ -132,11 +175,14 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
         "status": status,
         "phase": cls.phase.value,
         "known": cls.known,
+        "rollingBack": cls.rolling_back,
+        "problem": problem,
         "outcome": cls.outcome.value if cls.outcome else None,
         "statusReason": _str(body.get("statusReason")),
         "counters": counters,
         "progress": {"percent": percent},
         "startTime": _time(details.get("startTime")),
+        "startEpoch": _epoch(details.get("startTime")),
         "errors": errors,
         "errorsReturned": len(errors),
     }

@@ -1,4 +1,4 @@
-"""The outcome: the one message a watch publishes (CONTRACT.md section 2).
+"""The outcome: the one message a watch publishes (docs/CONTRACT.md section 2).
 
 :func:`finalize` builds it from whatever the state machine has when the watch ends (a
 finished watch, a watch interrupted by an error, or a request that never became a watch),
@@ -13,7 +13,16 @@ import uuid
 from typing import Any
 
 from . import SCHEMA_VERSION, clock
+from .limits import (
+    MAX_CONTEXT_BYTES,
+    MAX_CORRELATION_ID,
+    MAX_ECHOED_JOB_FIELD,
+    MAX_TASK_TOKEN,
+    fits,
+    shown,
+)
 from .statuses import Outcome
+from .watch import errors_note
 
 MAX_OUTCOME_BYTES = 240_000  # SNS / EventBridge cap 256 KB per message, envelope included
 MAX_CAUSE_CHARS = 32_000  # Fail / SendTaskFailure cause: at most 32,768 characters
@@ -72,15 +81,30 @@ def _clean_errors(errors: Any) -> list[dict[str, Any]]:
     return out
 
 
+def _echo_job_field(value: Any) -> Any:
+    """A job field of a malformed request as given, or a short description of an oversized one."""
+    return value if fits(value, MAX_ECHOED_JOB_FIELD) else shown(value)
+
+
 def _from_request(request: Any, error: Any) -> dict[str, Any]:
-    """The outcome of a request that never became a watch (invalid, or Prepare failed)."""
+    """The outcome of a request that never became a watch (invalid, or Prepare failed).
+
+    The request may be anything up to 256 KB: only what fits the request's own limits is
+    echoed (a correlationId or taskToken over its limit is dropped, an oversized context
+    becomes ``{"truncated": true}``), so that the outcome stays small whatever came in.
+    """
     req = request if isinstance(request, dict) else {}
     job = req.get("job") if isinstance(req.get("job"), dict) else None
-    job_ref = {"kind": job.get("kind"), "id": job.get("id")} if job else None
+    job_ref = (
+        {"kind": _echo_job_field(job.get("kind")), "id": _echo_job_field(job.get("id"))}
+        if job
+        else None
+    )
     name, reason = _error_reason(error)
     outcome = Outcome.INVALID_REQUEST if name == "InvalidRequestError" else Outcome.ERROR
     corr = req.get("correlationId")
     token = req.get("taskToken")
+    context = req.get("context")
     now = clock.iso()
     return {
         "schemaVersion": SCHEMA_VERSION,
@@ -94,16 +118,24 @@ def _from_request(request: Any, error: Any) -> dict[str, Any]:
         "polls": 0,
         "startedAt": now,
         "endedAt": now,
-        "correlationId": corr if isinstance(corr, str) else None,
-        "context": req.get("context"),
-        "_taskToken": token if isinstance(token, str) and token else None,
+        "correlationId": corr if isinstance(corr, str) and len(corr) <= MAX_CORRELATION_ID else None,
+        "context": context if fits(context, MAX_CONTEXT_BYTES) else {"truncated": True},
+        # A token over AWS's limit could not be answered anyway (SendTaskFailure refuses it).
+        "_taskToken": token if isinstance(token, str) and 0 < len(token) <= MAX_TASK_TOKEN else None,
     }
 
 
 def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
     last = w.get("last") or {}
     result = w.get("result") or {}
-    if error is not None:
+    note = w.get("errorsNote")
+    if error is not None and w.get("next") == "COLLECT_ERRORS" and result.get("outcome"):
+        # The job's end was already known; only an error page failed (retries exhausted).
+        outcome = Outcome(result["outcome"])
+        reason = result.get("reason")
+        note = errors_note(int(w.get("errorsPage") or 2), _error_reason(error)[1])
+        w = {**w, "errorsTruncated": True}
+    elif error is not None:
         outcome = Outcome.ERROR
         _, reason = _error_reason(error)
     else:
@@ -127,6 +159,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
     }
     if w.get("errorsTruncated") and outcome != Outcome.SUCCEEDED:
         out["errorsTruncated"] = True  # the watch kept fewer error details than maxErrors asked for
+        if note:
+            out["errorsNote"] = _short(note)
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
     if w.get("cancel"):
@@ -137,6 +171,8 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
             "confirmed": bool(c.get("confirmed")),
             "reason": c.get("reason"),
         }
+        if c.get("rejected"):
+            out["cancellation"]["rejected"] = str(c["rejected"])  # the service's error code
     out["watch"] = {"executionArn": w.get("root"), "generations": int(w.get("generation", 0)) + 1}
     return out
 
@@ -186,7 +222,9 @@ def finalize(event: dict[str, Any]) -> dict[str, Any]:
         "detailType": DETAIL_TYPES[Outcome(name)],
         "attributes": {
             "outcome": name,
-            "jobKind": job.get("kind") if job.get("kind") in ("loader", "import", "export") else "unknown",
+            "jobKind": job.get("kind")
+            if job.get("kind") in ("loader", "import", "export")
+            else "unknown",
             "schemaVersion": SCHEMA_VERSION,
         },
         "taskToken": token,

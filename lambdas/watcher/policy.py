@@ -7,6 +7,12 @@ most ``w``; a job that ends during it ran for more than ``t``. So a wait of
 keep it sane: never under ``min_wait`` (early polls are cheap and fast answers matter),
 never over ``max_wait`` (long jobs are still reported within minutes).
 
+The time that counts is the *job's* age where the service reports when the job started
+(loader ``overallStatus.startTime``; Analytics ``importTaskDetails.startTime`` /
+``exportTaskDetails.startTime``): a watch started on a job that has run for hours polls as
+for a job of that age, not as for one that has just begun. Without a start time, or with one
+in the future (clock skew), the watch's own age is used (:func:`pacing_age`).
+
 Where the service reports progress (Neptune Analytics ``progressPercentage``), the expected
 end is estimated from it, and the watch wakes up near that end rather than after it: the
 wait is shortened, never lengthened, so a job that fails without warning is still caught
@@ -67,6 +73,23 @@ class PollPolicy:
             return max(1, math.ceil(until_deadline))
         # Whole seconds for the Wait state, rounded down so rounding never lengthens a wait.
         return max(1, math.floor(wait))
+
+
+def pacing_age(watch_elapsed: float, job_start_epoch: Any, now: float) -> float:
+    """The age the policy paces polls by: the job's own, where the service reported a usable
+    start time, else the watch's.
+
+    A start time after ``now`` (the service's clock ahead of ours) or one that is not a finite
+    number falls back to the watch's age. A job that started after the watch began (it was
+    queued) is paced by its own, shorter age: that only shortens waits.
+    """
+    try:
+        age = now - float(job_start_epoch)
+    except (TypeError, ValueError):
+        return watch_elapsed
+    if not math.isfinite(age) or age < 0:
+        return watch_elapsed
+    return age
 
 
 def estimate_remaining(percent: float | None, elapsed: float) -> float | None:

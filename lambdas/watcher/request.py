@@ -1,4 +1,4 @@
-"""Input models: the watch request (CONTRACT.md section 1) and the handlers' direct events.
+"""Input models: the watch request (docs/CONTRACT.md section 1) and the handlers' direct events.
 
 Parsing fails fast with :class:`~watcher.errors.InvalidRequestError` and a message that
 names the field, before any Neptune call is made.
@@ -6,7 +6,6 @@ names the field, before any Neptune call is made.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Annotated, Any, Literal, TypeVar
 
@@ -21,26 +20,36 @@ from pydantic import (
 )
 
 from .errors import InvalidRequestError
+from .limits import (
+    MAX_CONTEXT_BYTES,
+    MAX_CORRELATION_ID,
+    MAX_MESSAGE,
+    MAX_SHOWN,
+    MAX_TASK_TOKEN,
+    json_bytes,
+    shown,
+)
 
-LOAD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,127}$")
-TASK_ID = re.compile(r"^t-[a-z0-9]{10}$")
-MAX_CONTEXT_BYTES = 8192
-MAX_CORRELATION_ID = 256
+# Ids are checked with fullmatch: ``$`` in a ``re.match`` pattern also accepts a trailing "\n".
+LOAD_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_-]{0,127}")
+TASK_ID = re.compile(r"t-[a-z0-9]{10}")
 
 PositiveInt = Annotated[StrictInt, Field(ge=1)]
 
 
-def check_id(kind: str, job_id: Any) -> str:
+def check_id(kind: str, job_id: Any, field: str = "job.id") -> str:
     """The job id if it is well-formed for ``kind``; InvalidRequestError otherwise."""
     if not isinstance(job_id, str) or not job_id:
-        raise InvalidRequestError(f"job.id must be a non-empty string, got {job_id!r}")
+        raise InvalidRequestError(f"{field} must be a non-empty string, got {shown(job_id)}")
     if kind == "loader":
-        if not LOAD_ID.match(job_id):
+        if not LOAD_ID.fullmatch(job_id):
             raise InvalidRequestError(
-                f"job.id {job_id!r} is not a loader loadId (letters, digits, '-' and '_', at most 128)"
+                f"{field} {shown(job_id)} is not a loader loadId (letters, digits, '-' and '_', at most 128)"
             )
-    elif not TASK_ID.match(job_id):
-        raise InvalidRequestError(f"job.id {job_id!r} does not match the {kind} task id pattern t-[a-z0-9]{{10}}")
+    elif not TASK_ID.fullmatch(job_id):
+        raise InvalidRequestError(
+            f"{field} {shown(job_id)} does not match the {kind} task id pattern t-[a-z0-9]{{10}}"
+        )
     return job_id
 
 
@@ -64,14 +73,21 @@ class WatchRequest(_Strict):
     cancelOnTimeout: StrictBool | None = None
     maxErrors: Annotated[StrictInt, Field(ge=0)] | None = None
     correlationId: Annotated[str, Field(min_length=1, max_length=MAX_CORRELATION_ID)] | None = None
-    taskToken: Annotated[str, Field(min_length=1, max_length=1024)] | None = None
+    taskToken: Annotated[str, Field(min_length=1, max_length=MAX_TASK_TOKEN)] | None = None
     context: Any = None
 
     @model_validator(mode="after")
     def _context_size(self) -> WatchRequest:
-        size = len(json.dumps(self.context, separators=(",", ":")).encode())
+        try:
+            size = json_bytes(self.context)
+        except (ValueError, TypeError, RecursionError) as err:
+            raise InvalidRequestError(
+                f"context cannot be echoed back as JSON: {type(err).__name__}"
+            ) from None
         if size > MAX_CONTEXT_BYTES:
-            raise InvalidRequestError(f"context is {size} bytes; at most {MAX_CONTEXT_BYTES} are echoed back")
+            raise InvalidRequestError(
+                f"context is {size} bytes as compact UTF-8 JSON; at most {MAX_CONTEXT_BYTES} are echoed back"
+            )
         return self
 
 
@@ -86,7 +102,7 @@ class LoaderStatusEvent(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> LoaderStatusEvent:
-        check_id("loader", self.loadId)
+        check_id("loader", self.loadId, "loadId")
         if not self.errors and (self.page is not None or self.errorsPerPage is not None):
             raise InvalidRequestError("page and errorsPerPage are only valid with errors=true")
         return self
@@ -107,7 +123,7 @@ class LoaderCancelEvent(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> LoaderCancelEvent:
-        check_id("loader", self.loadId)
+        check_id("loader", self.loadId, "loadId")
         return self
 
 
@@ -118,21 +134,34 @@ class TaskEvent(_Strict):
 
     @model_validator(mode="after")
     def _check(self) -> TaskEvent:
-        check_id("import", self.taskIdentifier)
+        check_id("import", self.taskIdentifier, "taskIdentifier")
         return self
+
+
+def _where(loc: Any) -> str:
+    parts = [str(p) for p in loc or ()]
+    return ".".join(p if len(p) <= MAX_SHOWN else shown(p) for p in parts) or "request"
 
 
 def _describe(err: ValidationError) -> str:
     parts = []
-    for item in err.errors():
-        where = ".".join(str(p) for p in item.get("loc", ())) or "request"
+    for item in err.errors(include_url=False, include_input=False):
         msg = item.get("msg", "invalid")
         if item.get("type") == "extra_forbidden":
             msg = "unknown field"
         elif item.get("type") == "missing":
             msg = "required"
-        parts.append(f"{where}: {msg}")
+        parts.append(f"{_where(item.get('loc'))}: {msg}")
     return "; ".join(parts)
+
+
+def _bounded(err: InvalidRequestError) -> InvalidRequestError:
+    """``err`` with its message cut to MAX_MESSAGE characters (it travels in the state machine's state)."""
+    if len(err.message) > MAX_MESSAGE:
+        err = InvalidRequestError(
+            err.message[: MAX_MESSAGE - 20] + " ... (and more)", code=err.code
+        )
+    return err
 
 
 M = TypeVar("M", bound=BaseModel)
@@ -144,12 +173,12 @@ def parse(model: type[M], data: Any, what: str = "request") -> M:
         raise InvalidRequestError(f"{what} must be a JSON object, got {type(data).__name__}")
     try:
         return model.model_validate(data)
-    except InvalidRequestError:
-        raise
+    except InvalidRequestError as err:
+        raise _bounded(err) from None
     except ValidationError as err:
         # A validator that raised InvalidRequestError is wrapped by pydantic; unwrap it.
-        for item in err.errors():
+        for item in err.errors(include_url=False, include_input=False):
             ctx_err = (item.get("ctx") or {}).get("error")
             if isinstance(ctx_err, InvalidRequestError):
-                raise ctx_err from None
-        raise InvalidRequestError(f"invalid {what}: {_describe(err)}") from None
+                raise _bounded(ctx_err) from None
+        raise _bounded(InvalidRequestError(f"invalid {what}: {_describe(err)}")) from None

@@ -7,25 +7,11 @@ from dataclasses import dataclass, field
 from functools import cache
 
 
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
-
-
-def _float(name: str, default: float) -> float:
-    raw = os.environ.get(name)
-    return float(raw) if raw not in (None, "") else default
-
-
-def _bool(name: str, default: bool) -> bool:
-    raw = os.environ.get(name)
-    if raw in (None, ""):
-        return default
+def _bool(raw: str) -> bool:
     return raw.strip().lower() in ("1", "true", "yes", "on")
 
 
-def _list(name: str) -> tuple[str, ...]:
-    raw = os.environ.get(name, "")
+def _list(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
@@ -36,7 +22,7 @@ class Settings:
     graph_endpoint: str | None = None  # override of the regional neptune-graph endpoint
     connect_timeout: float = 5.0
     read_timeout: float = 20.0
-    allowed_graphs: tuple[str, ...] = ()  # empty or "*" means any graph
+    allowed_graph_ids: tuple[str, ...] = ()  # empty or "*" means any graph
     # Defaults of a watch request
     default_timeout_seconds: int = 86400
     default_cancel_on_timeout: bool = False
@@ -50,34 +36,73 @@ class Settings:
     # Continue-as-new thresholds (history stays far below 25,000 events)
     max_polls_per_execution: int = 1000
     max_seconds_per_execution: int = 86400
-    # How many consecutive polls an unknown status is tolerated before the watch gives up
+    # How many consecutive polls an unknown status (or an unreadable answer) is tolerated
+    # before the watch gives up
     unknown_status_max_polls: int = 5
+    # How long a job that met an error and is rolling back (Analytics ROLLING_BACK,
+    # ERROR_ENCOUNTERED, ERROR_ENCOUNTERED_ROLLING_BACK) is watched for its final status before
+    # the outcome is FAILED without it
+    rollback_max_seconds: int = 6 * 3600
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
     def from_env(cls) -> Settings:
+        """The settings of ``ENV``'s variables; an unset or empty variable keeps the default."""
         d = cls()
-        return cls(
-            neptune_endpoint=os.environ.get("NEPTUNE_ENDPOINT") or None,
-            graph_endpoint=os.environ.get("NEPTUNE_GRAPH_ENDPOINT") or None,
-            connect_timeout=_float("NEPTUNE_CONNECT_TIMEOUT", d.connect_timeout),
-            read_timeout=_float("NEPTUNE_READ_TIMEOUT", d.read_timeout),
-            allowed_graphs=_list("ALLOWED_GRAPH_IDS"),
-            default_timeout_seconds=_int("DEFAULT_TIMEOUT_SECONDS", d.default_timeout_seconds),
-            default_cancel_on_timeout=_bool("DEFAULT_CANCEL_ON_TIMEOUT", d.default_cancel_on_timeout),
-            default_max_errors=_int("DEFAULT_MAX_ERRORS", d.default_max_errors),
-            min_wait_seconds=_int("MIN_WAIT_SECONDS", d.min_wait_seconds),
-            max_wait_seconds=_int("MAX_WAIT_SECONDS", d.max_wait_seconds),
-            wait_fraction=_float("WAIT_FRACTION", d.wait_fraction),
-            max_polls_per_execution=_int("MAX_POLLS_PER_EXECUTION", d.max_polls_per_execution),
-            max_seconds_per_execution=_int("MAX_SECONDS_PER_EXECUTION", d.max_seconds_per_execution),
-            unknown_status_max_polls=_int("UNKNOWN_STATUS_MAX_POLLS", d.unknown_status_max_polls),
-        )
+        values: dict[str, object] = {}
+        for name, env in ENV.items():
+            raw = os.environ.get(env)
+            if raw in (None, ""):
+                continue
+            default = getattr(d, name)
+            if isinstance(default, bool):
+                values[name] = _bool(raw)
+            elif isinstance(default, tuple):
+                values[name] = _list(raw)
+            elif isinstance(default, int):
+                values[name] = int(raw)
+            elif isinstance(default, float):
+                values[name] = float(raw)
+            else:
+                values[name] = raw
+        return cls(**values)  # type: ignore[arg-type]
 
     def graph_allowed(self, graph_id: str | None) -> bool:
-        if not self.allowed_graphs or "*" in self.allowed_graphs:
+        if not self.allowed_graph_ids or "*" in self.allowed_graph_ids:
             return True
-        return graph_id in self.allowed_graphs
+        return graph_id in self.allowed_graph_ids
+
+
+# Settings field -> the environment variable the deployment sets it with (the one place of
+# these names: the CDK construct and the local runtime build their environments from it).
+ENV: dict[str, str] = {
+    "neptune_endpoint": "NEPTUNE_ENDPOINT",
+    "graph_endpoint": "NEPTUNE_GRAPH_ENDPOINT",
+    "connect_timeout": "NEPTUNE_CONNECT_TIMEOUT",
+    "read_timeout": "NEPTUNE_READ_TIMEOUT",
+    "allowed_graph_ids": "ALLOWED_GRAPH_IDS",
+    "default_timeout_seconds": "DEFAULT_TIMEOUT_SECONDS",
+    "default_cancel_on_timeout": "DEFAULT_CANCEL_ON_TIMEOUT",
+    "default_max_errors": "DEFAULT_MAX_ERRORS",
+    "min_wait_seconds": "MIN_WAIT_SECONDS",
+    "max_wait_seconds": "MAX_WAIT_SECONDS",
+    "wait_fraction": "WAIT_FRACTION",
+    "max_polls_per_execution": "MAX_POLLS_PER_EXECUTION",
+    "max_seconds_per_execution": "MAX_SECONDS_PER_EXECUTION",
+    "unknown_status_max_polls": "UNKNOWN_STATUS_MAX_POLLS",
+    "rollback_max_seconds": "ROLLBACK_MAX_SECONDS",
+}
+
+
+def env_value(value: object) -> str:
+    """How a setting's value is written into its environment variable (read back by from_env)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, tuple | list):
+        return ",".join(str(v) for v in value)
+    if isinstance(value, float):
+        return repr(value)
+    return str(value)
 
 
 @cache

@@ -1,7 +1,7 @@
 """Every status the Neptune services report, and what it means for a watch.
 
 One table per job kind. A status is either still running or terminal; a terminal status
-maps to exactly one outcome of the public contract (CONTRACT.md section 2). Statuses that
+maps to exactly one outcome of the public contract (docs/CONTRACT.md section 2). Statuses that
 are not in the tables are handled on purpose (see :func:`classify`), never looped on forever.
 """
 
@@ -88,15 +88,26 @@ TABLES: dict[str, dict[str, tuple[Phase, Outcome | None]]] = {
 }
 
 # Older Analytics documentation names these; they behave like their modern spellings.
+# ERROR_ENCOUNTERED is "an error has been encountered while trying to create the graph and
+# import the data" and ERROR_ENCOUNTERED_ROLLING_BACK "because of the error ..., the graph is
+# being rolled back" (GetImportTask's status in the AWS SDK references): an error was met and a
+# rollback follows, like ROLLING_BACK ("will be rolled back and eventually marked as FAILED",
+# Neptune Analytics user guide, bulk-import-checking-details). None of them is the end: the
+# watch keeps polling to report the service's final status, for at most the rollback bound
+# (settings.rollback_max_seconds, see watch.py).
 ALIASES: dict[str, dict[str, str]] = {
     "import": {
         "RE_PROVISIONING": "REPROVISIONING",
         "ERROR_ENCOUNTERED_ROLLING_BACK": "ROLLING_BACK",
-        "ERROR_ENCOUNTERED": "FAILED",
+        "ERROR_ENCOUNTERED": "ROLLING_BACK",
     },
     "export": {},
     "loader": {},
 }
+
+# Running statuses that mean the job already met an error and is being undone: it will end
+# as FAILED. The watch bounds how long it waits for that end.
+ROLLING_BACK = {"import": frozenset({"ROLLING_BACK"}), "export": frozenset(), "loader": frozenset()}
 
 # The status a cancel we make leads to, per kind.
 CANCELLED_STATUS = {"loader": "LOAD_CANCELLED_BY_USER", "import": "CANCELLED", "export": "CANCELLED"}
@@ -110,6 +121,7 @@ class Classification:
     phase: Phase
     outcome: Outcome | None
     known: bool
+    rolling_back: bool = False
 
 
 def classify(kind: str, status: str | None) -> Classification:
@@ -125,5 +137,5 @@ def classify(kind: str, status: str | None) -> Classification:
         canonical = ALIASES[kind].get(status, status)
         if canonical in table:
             phase, outcome = table[canonical]
-            return Classification(status, phase, outcome, True)
+            return Classification(status, phase, outcome, True, canonical in ROLLING_BACK[kind])
     return Classification(status, Phase.RUNNING, None, False)

@@ -23,10 +23,14 @@ from .errors import (
     ConfigurationError,
     GraphNotAllowed,
     InvalidRequestError,
+    NeptuneBadRequest,
     NeptuneConflict,
+    NeptuneMalformedResponse,
     NeptuneNotFound,
+    WatchError,
 )
-from .policy import PollPolicy
+from .limits import shown
+from .policy import PollPolicy, pacing_age
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
@@ -40,6 +44,7 @@ MAX_ERRORS_PER_PAGE = 100
 MAX_ERROR_MESSAGE = 2_000
 MAX_CARRIED_ERRORS_BYTES = 80_000
 CANCEL_CONFIRM_SECONDS = 900
+DEFAULT_ROLLBACK_MAX_SECONDS = 6 * 3600
 
 
 def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
@@ -55,10 +60,10 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     req = parse(WatchRequest, request)
     timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
     if timeout > cfg.max_timeout_seconds:
-        raise InvalidRequestError(f"timeoutSeconds {timeout} exceeds the maximum {cfg.max_timeout_seconds}")
+        raise InvalidRequestError(f"timeoutSeconds {shown(timeout)} exceeds the maximum {cfg.max_timeout_seconds}")
     max_errors = req.maxErrors if req.maxErrors is not None else cfg.default_max_errors
     if max_errors > cfg.max_max_errors:
-        raise InvalidRequestError(f"maxErrors {max_errors} exceeds the maximum {cfg.max_max_errors}")
+        raise InvalidRequestError(f"maxErrors {shown(max_errors)} exceeds the maximum {cfg.max_max_errors}")
     functions = event.get("functions") or {}
     fn = functions.get(req.job.kind) if isinstance(functions, dict) else None
     if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
@@ -87,6 +92,7 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
             "maxPollsPerExecution": cfg.max_polls_per_execution,
             "maxSecondsPerExecution": cfg.max_seconds_per_execution,
             "unknownStatusMaxPolls": cfg.unknown_status_max_polls,
+            "rollbackMaxSeconds": cfg.rollback_max_seconds,
         },
         "lock": {
             "key": f"{req.job.kind}#{req.job.id}",
@@ -161,18 +167,29 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
     except NeptuneNotFound as err:
         _count_poll(w)
         return finish(w, Outcome.NOT_FOUND, err.message)
+    except NeptuneMalformedResponse as err:
+        view = {"status": None, "phase": Phase.RUNNING.value, "known": False, "problem": err.message}
     _count_poll(w)
+    now = clock.epoch()
+    if view.get("problem"):
+        # No status could be read from this answer: keep the last good reading, and count the
+        # poll like an unknown status (a good poll in between resets the count).
+        ended = _strange_poll(w, f"the service's answer could not be read ({view['problem']})")
+        if ended:
+            return ended
+        return _after_running(w, view, now)
     w["last"] = _compact(view)
+    if view.get("startEpoch") is not None:
+        w["jobStartEpoch"] = view["startEpoch"]  # the job's own start: the poll policy paces by it
     if kind != "loader" and not cfg.graph_allowed(view.get("graphId")):
         raise GraphNotAllowed(f"task {job_id} belongs to graph {view.get('graphId')}, which is not allowed here")
     w["errors"], w["errorsTruncated"] = [], False
     _keep_errors(w, view["errors"])
-    now = clock.epoch()
 
     if view["phase"] == Phase.TERMINAL:
         outcome = Outcome(view["outcome"])
         cancel = w.get("cancel")
-        if cancel and view["status"] == CANCELLED_STATUS[kind]:
+        if cancel and cancel.get("accepted") and view["status"] == CANCELLED_STATUS[kind]:
             cancel["confirmed"] = True
             outcome = Outcome.TIMED_OUT
         if outcome != Outcome.SUCCEEDED and _more_errors(w, view):
@@ -184,20 +201,51 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
         return finish(w, outcome)
 
     if not view["known"]:
-        w["unknownPolls"] = int(w.get("unknownPolls", 0)) + 1
-        limit = int(w.get("limits", {}).get("unknownStatusMaxPolls", 5))
-        if w["unknownPolls"] >= limit:
-            return finish(
-                w,
-                Outcome.ERROR,
-                f"the service reported status {view['status']!r}, which neptune-watch does not know, "
-                f"{w['unknownPolls']} polls in a row",
-            )
+        ended = _strange_poll(
+            w, f"the service reported status {view['status']!r}, which neptune-watch does not know"
+        )
+        if ended:
+            return ended
     else:
         w["unknownPolls"] = 0
+    if view.get("rollingBack"):
+        since = w.get("rollbackSinceEpoch")
+        if since is None:
+            w["rollbackSinceEpoch"] = since = now
+        limit = int(w.get("limits", {}).get("rollbackMaxSeconds", DEFAULT_ROLLBACK_MAX_SECONDS))
+        if now - float(since) >= limit:
+            return finish(
+                w,
+                Outcome.FAILED,
+                f"the job met an error ({view['status']}) and was still rolling back {int(now - float(since))} s "
+                f"later (rollbackMaxSeconds={limit}); its final status was not seen",
+            )
+    elif view["known"]:
+        w["rollbackSinceEpoch"] = None
+    return _after_running(w, view, now)
 
+
+def _strange_poll(w: dict[str, Any], what: str) -> dict[str, Any] | None:
+    """Count a poll that read no known status; the finished watch once too many came in a row."""
+    w["unknownPolls"] = int(w.get("unknownPolls", 0)) + 1
+    limit = int(w.get("limits", {}).get("unknownStatusMaxPolls", 5))
+    if w["unknownPolls"] >= limit:
+        return finish(w, Outcome.ERROR, f"{what}, {w['unknownPolls']} polls in a row"[:MAX_ERROR_MESSAGE])
+    return None
+
+
+def _after_running(w: dict[str, Any], view: dict[str, Any], now: float) -> dict[str, Any]:
+    """What follows a poll that found the job still running: wait, cancel, continue or time out."""
     policy = PollPolicy.from_dict(w.get("policy"))
     cancel = w.get("cancel")
+    if cancel and not cancel.get("accepted") and view.get("phase") != Phase.CANCELLING.value:
+        status = (w.get("last") or {}).get("status")
+        return finish(
+            w,
+            Outcome.TIMED_OUT,
+            f"still {status} after timeoutSeconds={w['timeoutSeconds']}; "
+            f"the service rejected the cancel ({cancel.get('rejected')})",
+        )
     if cancel:
         if now - float(cancel.get("requestedEpoch", now)) >= CANCEL_CONFIRM_SECONDS:
             return finish(w, Outcome.TIMED_OUT, "cancel requested after the timeout but not confirmed by the service")
@@ -207,7 +255,8 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
             w["next"] = "CANCEL"
             w["waitSeconds"] = 0
             return w
-        return finish(w, Outcome.TIMED_OUT, f"still {view['status']} after timeoutSeconds={w['timeoutSeconds']}")
+        status = (w.get("last") or {}).get("status")
+        return finish(w, Outcome.TIMED_OUT, f"still {status} after timeoutSeconds={w['timeoutSeconds']}")
     limits = w.get("limits", {})
     if w["generationPolls"] >= int(limits.get("maxPollsPerExecution", 1000)) or now - float(
         w["generationStartedEpoch"]
@@ -215,11 +264,11 @@ def poll(watch: dict[str, Any], *, cfg: Settings) -> dict[str, Any]:
         w["next"] = "CONTINUE"
         w["waitSeconds"] = 0
         return w
-    elapsed = now - float(w["startedEpoch"])
+    elapsed = pacing_age(now - float(w["startedEpoch"]), w.get("jobStartEpoch"), now)
     seconds = policy.next_wait(
         elapsed,
-        progress_percent=view["progress"].get("percent"),
-        progress_elapsed=view["counters"].get("timeElapsedSeconds"),
+        progress_percent=(view.get("progress") or {}).get("percent"),
+        progress_elapsed=(view.get("counters") or {}).get("timeElapsedSeconds"),
         until_deadline=float(w["deadlineEpoch"]) - now,
     )
     return _wait(w, seconds)
@@ -268,15 +317,28 @@ def _keep_errors(w: dict[str, Any], new: list[dict[str, Any]]) -> None:
 
 def _collect_errors(w: dict[str, Any]) -> dict[str, Any]:
     page = int(w.get("errorsPage", 2))
-    view = fetch("loader", w["job"]["id"], errors_page=page, per_page=_per_page(w))
-    _keep_errors(w, view["errors"])
     pending = (w.get("result") or {}).get("outcome", Outcome.FAILED)
+    try:
+        view = fetch("loader", w["job"]["id"], errors_page=page, per_page=_per_page(w))
+    except WatchError as err:
+        if err.retryable:
+            raise  # the state machine retries it; if it never comes, Finalize keeps the outcome too
+        # The job's outcome is known: a page that cannot be read only cuts the error details.
+        w["errorsTruncated"] = True
+        w["errorsNote"] = errors_note(page, f"{type(err).__name__}: {err.message}")
+        return finish(w, pending)
+    _keep_errors(w, view["errors"])
     if _more_errors(w, view):
         w["errorsPage"] = page + 1
         w["next"] = "COLLECT_ERRORS"
         w["waitSeconds"] = 0
         return w
     return finish(w, pending)
+
+
+def errors_note(page: int, why: str) -> str:
+    """The outcome's note when loader error pages stopped at ``page``."""
+    return f"error details incomplete: page {page} could not be read ({why})"[:MAX_ERROR_MESSAGE]
 
 
 def cancel(watch: dict[str, Any]) -> dict[str, Any]:
@@ -295,8 +357,11 @@ def cancel(watch: dict[str, Any]) -> dict[str, Any]:
     try:
         call(job_id)
         record.update(accepted=True, confirmed=False)
-    except (NeptuneNotFound, NeptuneConflict) as err:
-        # No longer active: it ended on its own in the meantime. The next poll says how.
+    except NeptuneMalformedResponse:
+        record.update(accepted=True, confirmed=False)  # a 2xx answer, however odd its body
+    except (NeptuneNotFound, NeptuneConflict, NeptuneBadRequest) as err:
+        # Rejected: usually no longer active (it ended on its own in the meantime, or someone
+        # else is cancelling it). The next poll says how it ends; the outcome says ours was refused.
         record.update(accepted=False, confirmed=False, rejected=err.code)
     w["cancel"] = record
     w["next"] = "POLL"

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import collections
 import re
+import select
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -73,6 +75,7 @@ class _BadParameter(Exception):
     """A query parameter the service would refuse (400 InvalidParameterException)."""
 
 
+_TASK_ID = re.compile(r"t-[a-z0-9]{10}")
 _RESOURCE_PATH = re.compile(r"^/(loader|importtasks|exporttasks)/([^/]+)$")
 _KINDS = {"loader": "loader", "importtasks": "import", "exporttasks": "export"}
 _OPERATIONS = {
@@ -86,7 +89,15 @@ _OPERATIONS = {
 _NOUNS = {"loader": "load", "import": "import task", "export": "export task"}
 
 
-def _match_route(method: str, path: str) -> _Route | None:
+def _match_route(method: str, path: str, query: dict[str, str] | None = None) -> _Route | None:
+    if path.rstrip("/") == "/loader" and method in ("GET", "DELETE"):
+        # The loader's query forms: GET|DELETE /loader?loadId=..., and GET /loader lists load ids.
+        load_id = (query or {}).get("loadId")
+        if load_id:
+            return _Route(operation=_OPERATIONS[("loader", method)], kind="loader", resource_id=load_id)
+        if method == "GET":
+            return _Route(operation="ListLoaderJobs", kind="loader", resource_id="")
+        return None
     found = _RESOURCE_PATH.match(path)
     if found is None:
         return None
@@ -105,6 +116,15 @@ def _unrouted_reply(method: str, path: str) -> Reply:
     if path.lstrip("/").split("/")[0] in ("importtasks", "exporttasks", "graphs"):
         return service_error(NEPTUNE_GRAPH, "ValidationException", message)
     return unknown_operation(method, path)
+
+
+def _peer_closed(connection: socket.socket) -> bool:
+    """Whether the client closed its end (readable with nothing to read, or reset)."""
+    try:
+        readable, _, _ = select.select([connection], [], [], 0)
+        return bool(readable) and connection.recv(1, socket.MSG_PEEK) == b""
+    except (OSError, ValueError):
+        return True
 
 
 def _parse_query(query: str) -> dict[str, str]:
@@ -145,7 +165,7 @@ class NeptuneEmulator:
         jobs: Iterable[JobSpec] = (),
         faults: Iterable[FaultSpec] = (),
         clock: Callable[[], float] | None = None,
-        timeout_hold_seconds: float = 1.0,
+        timeout_hold_seconds: float = 60.0,
         epoch: float | None = None,
         *,
         port: int = 0,
@@ -153,6 +173,8 @@ class NeptuneEmulator:
         self.calls: collections.Counter[str] = collections.Counter()
         self.requests: list[RecordedRequest] = []
         self.timeout_hold_seconds = timeout_hold_seconds
+        #: Timeout-faulted requests being held right now.
+        self.held = 0
         self.epoch = time.time() if epoch is None else epoch
         self._clock = clock or self._real_clock
         self._faults = list(faults)
@@ -243,7 +265,7 @@ class NeptuneEmulator:
         now = self._clock()
         split = urlsplit(target)
         query = _parse_query(split.query)
-        route = _match_route(method, split.path)
+        route = _match_route(method, split.path, query)
         with self._lock:
             operation = route.operation if route else UNROUTED
             self.requests.append(RecordedRequest(operation, method, split.path, query, now))
@@ -257,15 +279,29 @@ class NeptuneEmulator:
 
     def crash_reply(self, method: str, target: str) -> Reply:
         """What to answer when answering failed unexpectedly: a 500 of the right service."""
-        route = _match_route(method, urlsplit(target).path)
+        split = urlsplit(target)
+        route = _match_route(method, split.path, _parse_query(split.query))
         message = "neptune-watch emulator: unexpected error while answering"
         if route is not None and route.service == NEPTUNE_GRAPH:
             return service_error(NEPTUNE_GRAPH, "InternalServerException", message)
         return service_error(NEPTUNEDATA, "InternalFailureException", message)
 
-    def hold(self) -> None:
-        """Block a Timeout-faulted request for ``timeout_hold_seconds`` (or until stop)."""
-        self._stopping.wait(self.timeout_hold_seconds)
+    def hold(self, connection: socket.socket | None = None) -> None:
+        """Answer a Timeout-faulted request with silence: keep the connection open until the
+        client gives up (it closes the connection at its read timeout), the emulator stops, or
+        ``timeout_hold_seconds`` pass (a bound, so that nothing can hang on it)."""
+        deadline = time.monotonic() + self.timeout_hold_seconds
+        with self._lock:
+            self.held += 1
+        try:
+            while not self._stopping.is_set():
+                left = deadline - time.monotonic()
+                if left <= 0 or (connection is not None and _peer_closed(connection)):
+                    return
+                self._stopping.wait(min(left, _SERVE_POLL_SECONDS))
+        finally:
+            with self._lock:
+                self.held -= 1
 
     def _real_clock(self) -> float:
         return 0.0 if self._started_at is None else time.monotonic() - self._started_at
@@ -284,6 +320,12 @@ class NeptuneEmulator:
         return service_error(OPERATION_SERVICE[fault.operation], fault.error, message)
 
     def _answer(self, route: _Route, query: dict[str, str], clock: render.Clock) -> Reply:
+        if route.kind != "loader" and not _TASK_ID.fullmatch(route.resource_id):
+            # The service checks botocore's model pattern for taskIdentifier (t-[a-z0-9]{10}).
+            message = f"1 validation error detected: Value '{route.resource_id}' at 'taskIdentifier' failed to satisfy constraint: Member must satisfy regular expression pattern: t-[a-z0-9]{{10}}"
+            return service_error(NEPTUNE_GRAPH, "ValidationException", message)
+        if route.operation == "ListLoaderJobs":
+            return self._list_loads(query, clock)
         if route.operation == "GetLoaderJobStatus":
             return self._get_load(route, query, clock)
         if route.operation == "CancelLoaderJob":
@@ -314,6 +356,29 @@ class NeptuneEmulator:
         errors_page = (page, per_page) if with_errors else None
         payload = render.loader_payload(job, entry, clock, details=details, errors_page=errors_page)
         return json_reply({"status": "200 OK", "payload": payload})
+
+    def _list_loads(self, query: dict[str, str], clock: render.Clock) -> Reply:
+        """GET /loader: load ids, queued ones first (most recently queued first), then the rest."""
+        try:
+            limit = _positive_int(query, "limit", 100)
+            if limit > 100:
+                raise _BadParameter(f"limit must be between 1 and 100, not {limit}")
+            include_queued = _flag(query, "includeQueuedLoads") if "includeQueuedLoads" in query else True
+        except _BadParameter as exc:
+            return service_error(NEPTUNEDATA, "InvalidParameterException", str(exc))
+        queued: list[tuple[float, str]] = []
+        others: list[tuple[float, str]] = []
+        for (kind, load_id), job in self._jobs.items():
+            entry = job.current(clock.now) if kind == "loader" else None
+            if entry is None:
+                continue
+            if entry.status == "LOAD_IN_QUEUE":
+                if include_queued:
+                    queued.append((job.started_at, load_id))
+            else:
+                others.append((job.started_at, load_id))
+        ordered = [i for _, i in sorted(queued, reverse=True)] + [i for _, i in sorted(others, reverse=True)]
+        return json_reply({"status": "200 OK", "payload": {"loadIds": ordered[:limit]}})
 
     def _cancel_load(self, route: _Route, clock: render.Clock) -> Reply:
         found = self._visible(route, clock.now)
@@ -399,7 +464,7 @@ class _Handler(BaseHTTPRequestHandler):
             reply = emulator.crash_reply(self.command, self.path)
         self.close_connection = True
         if reply.hold:
-            emulator.hold()
+            emulator.hold(self.connection)
             return
         self._write(reply)
 

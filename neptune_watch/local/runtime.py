@@ -32,43 +32,37 @@ from typing import Any, TextIO
 import boto3
 from moto import mock_aws
 
+from neptune_watch import resources
 from neptune_watch.emulator import NeptuneEmulator
 from neptune_watch.local import adapter
 from neptune_watch.local.clock import VirtualClock
 from neptune_watch.scenario import FaultSpec, JobSpec
 
-REPO = Path(__file__).resolve().parents[2]
-DEFAULT_DEFINITION = REPO / "statemachines" / "watch.asl.json"
+DEFAULT_DEFINITION = resources.definition_path()
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
-EVENT_SOURCE = "com.neptunewatch"
 STATE_MACHINE_NAME = "neptune-watch"
 
-# Local function name -> (handler module, the definition's placeholder for its ARN)
-FUNCTIONS: dict[str, tuple[str, str]] = {
-    "nw-prepare": ("watcher.handlers.prepare", "PrepareFunctionArn"),
-    "nw-finalize": ("watcher.handlers.finalize", "FinalizeFunctionArn"),
-    "nw-loader-status": ("watcher.handlers.loader_status", "LoaderStatusFunctionArn"),
-    "nw-loader-cancel": ("watcher.handlers.loader_cancel", "LoaderCancelFunctionArn"),
-    "nw-import-status": ("watcher.handlers.import_status", "ImportStatusFunctionArn"),
-    "nw-import-cancel": ("watcher.handlers.import_cancel", "ImportCancelFunctionArn"),
-    "nw-export-status": ("watcher.handlers.export_status", "ExportStatusFunctionArn"),
-    "nw-export-cancel": ("watcher.handlers.export_cancel", "ExportCancelFunctionArn"),
-}
+# The handlers run in-process under their Lambda import name, "watcher".
+resources.require_watcher()
+from watcher import names  # noqa: E402
+from watcher.settings import ENV, env_value  # noqa: E402
 
-# Scenario "settings" (camelCase) -> the environment variables the handlers read.
-SETTING_ENV = {
-    "defaultTimeoutSeconds": "DEFAULT_TIMEOUT_SECONDS",
-    "defaultCancelOnTimeout": "DEFAULT_CANCEL_ON_TIMEOUT",
-    "defaultMaxErrors": "DEFAULT_MAX_ERRORS",
-    "minWaitSeconds": "MIN_WAIT_SECONDS",
-    "maxWaitSeconds": "MAX_WAIT_SECONDS",
-    "waitFraction": "WAIT_FRACTION",
-    "maxPollsPerExecution": "MAX_POLLS_PER_EXECUTION",
-    "maxSecondsPerExecution": "MAX_SECONDS_PER_EXECUTION",
-    "unknownStatusMaxPolls": "UNKNOWN_STATUS_MAX_POLLS",
-    "allowedGraphIds": "ALLOWED_GRAPH_IDS",
-}
+EVENT_SOURCE = names.DEFAULT_OUTCOME_SOURCE
+
+# Local function name -> (handler module, the definition's placeholder for its ARN)
+FUNCTIONS: dict[str, tuple[str, str]] = {f.local_name: (f.module, f.placeholder) for f in names.FUNCTIONS}
+
+
+def _lower_camel(field: str) -> str:
+    head, *rest = field.split("_")
+    return head + "".join(part.capitalize() for part in rest)
+
+
+# Scenario "settings" (camelCase of the Settings field) -> its environment variable. The
+# endpoints and client timeouts are the runtime's own (they point at the emulator).
+_RUNTIME_OWNED = {"neptune_endpoint", "graph_endpoint", "connect_timeout", "read_timeout"}
+SETTING_ENV = {_lower_camel(f): env for f, env in ENV.items() if f not in _RUNTIME_OWNED}
 
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
@@ -132,7 +126,7 @@ class LocalRuntime:
         definition: str | None = None,
         start_epoch: float | None = None,
         log_stream: TextIO | None = None,
-        log_level: str = "WARNING",
+        log_level: str | None = None,
         jobs: list[JobSpec] | tuple[JobSpec, ...] = (),
         faults: list[FaultSpec] | tuple[FaultSpec, ...] = (),
     ) -> None:
@@ -146,7 +140,8 @@ class LocalRuntime:
             jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=1.2
         )
         self.log_stream = log_stream or sys.stderr
-        self.log_level = log_level
+        # The in-process handlers' log level (NEPTUNE_WATCH_LOG_LEVEL: `neptune-watch --verbose` sets it).
+        self.log_level = log_level or os.environ.get("NEPTUNE_WATCH_LOG_LEVEL") or "WARNING"
         self.invocations: Counter[str] = Counter()
         self.finalized_at: list[float] = []
         self.finalized_by_job: dict[str, float] = {}  # job id -> virtual time of its Finalize
@@ -192,8 +187,9 @@ class LocalRuntime:
         for key, env_name in SETTING_ENV.items():
             if key in self.settings:
                 value = self.settings[key]
-                env[env_name] = ",".join(value) if isinstance(value, list) else str(value).lower() if isinstance(value, bool) else str(value)
+                env[env_name] = env_value(value)
         self._env(env)
+        resources.require_watcher()
         self._handlers = {name: importlib.import_module(module) for name, (module, _) in FUNCTIONS.items()}
         self._reset_watcher()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})

@@ -4,7 +4,7 @@ from typing import Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 
-from ..observability import entrypoint, logger, metrics
+from ..observability import count_by, entrypoint, logger, metrics
 from ..outcome import finalize
 
 
@@ -12,7 +12,7 @@ from ..outcome import finalize
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
     final = finalize(event)
     name = final["outcome"]["outcome"]
-    metrics.add_dimension(name="outcome", value=name)
-    metrics.add_metric(name="Outcomes", unit=MetricUnit.Count, value=1)
+    metrics.add_metric(name="Finalized", unit=MetricUnit.Count, value=1)
+    count_by("Outcomes", "outcome", name)
     logger.info("outcome", extra={"outcome": name, "job": final["outcome"].get("job")})
     return final

@@ -1,0 +1,5 @@
+import sys
+
+from neptune_watch.cli import main
+
+sys.exit(main())
