@@ -20,7 +20,7 @@ interpreter: mixed kinds (loader, import, export) and outcomes (succeeded, faile
 not found, invalid request, timed out; jobs of 1 to 15 minutes), 10% duplicates (half an
 identical repeat, half the same job with a new ``correlationId``). Reported: wall time (start to
 the last execution's end), peak RSS, peak threads, transitions, and the outcomes lost and
-doubled per distinct request (job + ``correlationId``, CONTRACT.md section 2) on SNS and on
+doubled per distinct request (job + ``correlationId``, docs/CONTRACT.md section 2) on SNS and on
 EventBridge (a request with no outcome on a channel counts once per channel).
 
 The last line holds the figures as ``key=value``: ``six_hour_wall=`` (median of the 6-hour

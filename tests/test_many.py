@@ -1,6 +1,6 @@
 """Many watches at once on one local runtime (a bounded version of bench/local.py's 1,000).
 
-Invariant of CONTRACT.md section 2, per distinct request (job + correlationId): exactly one
+Invariant of docs/CONTRACT.md section 2, per distinct request (job + correlationId): exactly one
 outcome on SNS and one on EventBridge, the expected one; an identical repeat adds none.
 """
 
@@ -55,7 +55,7 @@ def test_forty_watches_end_and_none_is_doubled_or_wrong(forty):
 
 
 # Today's definition joins a duplicate with another correlationId to the owner and publishes
-# nothing for it, which CONTRACT.md section 2 now says is wrong (helper `def` is redesigning
+# nothing for it, which docs/CONTRACT.md section 2 now says is wrong (helper `def` is redesigning
 # duplicates). Until that lands, only such requests may be missing; the next test states the
 # contract's invariant and is expected to fail until then.
 def test_forty_watches_lose_only_joined_duplicates_today(forty):

@@ -1,7 +1,7 @@
 """Many watches at once on one local runtime, and the contract's count of their outcomes.
 
 Used by ``bench/local.py`` (1,000 watches) and by the tests (a bounded run). A *distinct
-request* is a job plus a ``correlationId`` (CONTRACT.md section 2): each must get exactly one
+request* is a job plus a ``correlationId`` (docs/CONTRACT.md section 2): each must get exactly one
 outcome on SNS and one on EventBridge, carrying its own ``correlationId``; a repeated identical
 request (same job, same ``correlationId``) publishes nothing new.
 """
