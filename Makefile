@@ -27,7 +27,7 @@ demo: setup
 	$(BIN)/neptune-watch demo
 
 test: setup
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 --dist loadgroup -q
 
 lint: setup
 	$(BIN)/ruff check .

@@ -9,7 +9,6 @@ credentials and no network.
 
 from __future__ import annotations
 
-import dataclasses
 import sys
 
 from neptune_watch.toolchain import use_packaged_node
@@ -40,7 +39,7 @@ def build(app: cdk.App) -> list[cdk.Stack]:
     # "npx cdk synth -c neptune-watch:examples=true" turns the examples on without editing cdk.json.
     examples_flag = app.node.try_get_context(f"{CONTEXT_KEY}:examples")
     if examples_flag is not None:
-        config = dataclasses.replace(config, examples=str(examples_flag).lower() == "true")
+        config = config.model_copy(update={"examples": str(examples_flag).lower() == "true"})
     if config.examples:
         examples = NeptuneWatchExamplesStack(
             app,

@@ -30,7 +30,7 @@ from constructs import Construct
 
 from neptune_watch import resources
 
-from . import monitoring
+from . import flow, monitoring
 from .channels import build_channels
 from .errors import ConfigError
 from .functions import build_functions
@@ -84,6 +84,9 @@ class NeptuneWatch(Construct):
         self.substitutions = {spec.placeholder: self.functions[spec.key].function_arn for spec in FUNCTIONS}
         self.substitutions.update(TopicArn=self.topic.topic_arn, EventBusName=self.event_bus_target,
                                   EventSource=props.outcome_source, LockTableName=self.lock_table.table_name)  # fmt: skip
+        # A new piece the definition names (a queue, a table) is built in its own module above
+        # this line and adds its ${Placeholder} here; its role grants go in _grant_state_machine.
+        self.substitutions.update(flow.make_unpublished_queue(self))
         self.state_machine, self.state_machine_log_group = build_state_machine(
             self, props, self.state_machine_name, self.definition_text, self.substitutions
         )
@@ -92,6 +95,7 @@ class NeptuneWatch(Construct):
         intake = build_intake(self, props, self.event_bus, self.state_machine)
         self.request_rule, self.dead_letter_queue = intake.rule, intake.dead_letter_queue
         self.request_source, self.request_detail_type = intake.source, intake.detail_type
+        flow.wire_flow(self)
 
         alarm_topic = props.alarm_topic or (
             sns.Topic.from_topic_arn(self, "AlarmTopic", props.alarm_topic_arn) if props.alarm_topic_arn else None
@@ -100,6 +104,8 @@ class NeptuneWatch(Construct):
             monitoring.build_alarms(self, self.state_machine, self.dead_letter_queue, self.state_machine_name, alarm_topic)
             if props.alarms else {}
         )  # fmt: skip
+        if props.alarms:
+            self.alarms.update(flow.build_alarms(self, alarm_topic))
         self.dashboard = (
             monitoring.build_dashboard(self, self.state_machine_name, self.state_machine, self.functions)
             if props.dashboard else None
@@ -117,7 +123,7 @@ class NeptuneWatch(Construct):
                                                       resources=[self.topic_key.key_arn]))  # fmt: skip
         self.event_bus.grant_put_events_to(sm)
         sm.add_to_role_policy(iam.PolicyStatement(
-            actions=["dynamodb:PutItem", "dynamodb:GetItem", "dynamodb:DeleteItem"], resources=[self.lock_table.table_arn]
+            actions=["dynamodb:PutItem"], resources=[self.lock_table.table_arn]  # SaveContinuation; locks: flow.py
         ))  # fmt: skip
         grant_own_tasks(sm, self.own_arns)
 

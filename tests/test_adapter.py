@@ -151,8 +151,8 @@ def test_placeholders_and_substitution():
 def test_definition_from_template(tmp_path):
     path = tmp_path / "t.json"
     path.write_text(json.dumps({"Resources": {"SM": {"Type": "AWS::StepFunctions::StateMachine",
-                                                     "Properties": {"DefinitionString": '{"neptuneWatchResume": 1}'}}}}))
-    assert "neptuneWatchResume" in definition_from_template(path)
+                                                     "Properties": {"DefinitionString": '{"neptuneWatchContinue": 1}'}}}}))
+    assert "neptuneWatchContinue" in definition_from_template(path)
     path.write_text("{}")
     with pytest.raises(RuntimeError_):
         definition_from_template(path)

@@ -258,3 +258,20 @@ def test_props_reject_two_ways_of_giving_one_resource() -> None:
         NeptuneWatchProps(existing_topic=object(), topic={"arn": "arn:aws:sns:us-east-1:123456789012:t"})
     with pytest.raises(ConfigError, match="either as vpc"):
         LoaderProps(cluster_endpoint=WRITER, cluster_resource_id=RESOURCE_ID)
+
+
+def test_app_builds_the_examples_when_the_context_flag_asks(tmp_path: Path) -> None:
+    """``npx cdk synth -c neptune-watch:examples=true`` (app.py's build, with the typed config)."""
+    import app
+
+    context = {"neptune-watch": h.context()["neptune-watch"], "neptune-watch:examples": "true"}
+    stacks = app.build(cdk.App(outdir=str(tmp_path), context=context))
+    assert [s.stack_name for s in stacks] == ["NeptuneWatch", "NeptuneWatch-Examples"]
+
+
+def test_the_construct_is_also_reachable_from_the_top_package() -> None:
+    import neptune_watch
+
+    assert neptune_watch.NeptuneWatch is NeptuneWatch
+    with pytest.raises(AttributeError):
+        _ = neptune_watch.Nothing

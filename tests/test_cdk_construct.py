@@ -353,8 +353,7 @@ def test_state_machine_role_grants(full: Built) -> None:
         ("kms:Decrypt", f"<{key_id}.Arn>"),
         ("events:PutEvents", f"<{bus_id}.Arn>"),
         ("dynamodb:PutItem", f"<{table_id}.Arn>"),
-        ("dynamodb:GetItem", f"<{table_id}.Arn>"),
-        ("dynamodb:DeleteItem", f"<{table_id}.Arn>"),
+        ("sqs:SendMessage", f"<{full.logical_id(full.watch.unpublished_queue)}.Arn>"),
         ("states:StartExecution", arn.format("states", f"stateMachine:{SM_NAME}")),
         ("states:DescribeExecution", arn.format("states", f"execution:{SM_NAME}:*")),
         ("states:StopExecution", arn.format("states", f"execution:{SM_NAME}:*")),
@@ -379,7 +378,9 @@ def test_state_machine_role_grants(full: Built) -> None:
     assert all(a.startswith(("xray:", "logs:")) or a in ("states:SendTaskSuccess", "states:SendTaskFailure")
                for a in star), star  # fmt: skip
     # No other grant on anything but these resources.
+    assert not {a for a, _ in granted if a.startswith("dynamodb:")} - {"dynamodb:PutItem"}
     allowed_prefixes = (
+        "sqs:",
         "lambda:",
         "sns:",
         "kms:",
@@ -481,7 +482,7 @@ def test_definition_is_the_file_and_substitutions_match_its_placeholders(full: B
     assert placeholders(text) == {
         "PrepareFunctionArn", "FinalizeFunctionArn", "LoaderStatusFunctionArn", "LoaderCancelFunctionArn",
         "ImportStatusFunctionArn", "ImportCancelFunctionArn", "ExportStatusFunctionArn", "ExportCancelFunctionArn",
-        "TopicArn", "EventBusName", "EventSource", "LockTableName",
+        "TopicArn", "EventBusName", "EventSource", "LockTableName", "UnpublishedQueueUrl",
     }  # fmt: skip
     for spec in FUNCTION_SPECS:
         assert subs[spec.placeholder] == {
@@ -504,7 +505,7 @@ def test_placeholders_helper() -> None:
 
 def test_definition_with_an_unknown_placeholder_is_rejected(tmp_path: Path) -> None:
     asl = json.loads(h.ASL_PATH.read_text())
-    asl["States"]["Wrap"]["Comment"] = "${SomethingElse}"
+    asl["States"]["Prepare"]["Comment"] = "${SomethingElse}"
     path = tmp_path / "bad.asl.json"
     path.write_text(json.dumps(asl))
     stack = cdk.Stack(cdk.App(outdir=str(tmp_path / "out")), "Bad")
@@ -550,7 +551,8 @@ def test_bus_modes_use_an_existing_bus(
     built.template.resource_count_is("AWS::Events::EventBus", 0)
     assert _sm(built)["Properties"]["DefinitionSubstitutions"]["EventBusName"] == substitution
     assert ("events:PutEvents", bus_arn) in _sm_grants(built)
-    (rule,) = h.resources(built.json, "AWS::Events::Rule").values()
+    recovery = built.logical_id(built.watch.recovery_rule)
+    (rule,) = [r for k, r in h.resources(built.json, "AWS::Events::Rule").items() if k != recovery]
     expected_rule_bus = {
         "bus_name": "shared-bus",
         "bus_arn": "shared-bus",
@@ -693,3 +695,46 @@ def test_error_log_level_is_acknowledged_for_cdk_nag(tmp_path: Path) -> None:
         annotations.find_warning("*", Match.string_like_regexp("(AwsSolutions|Serverless)-.*"))
         == []
     )
+
+
+# --- the watch flow's resources (stacks/flow.py) -------------------------------------------
+
+
+def test_unpublished_outcomes_queue_alarm_and_substitution(full: Built) -> None:
+    queue_id = full.logical_id(full.watch.unpublished_queue)
+    queue = full.json["Resources"][queue_id]["Properties"]
+    assert queue["SqsManagedSseEnabled"] is True and queue["MessageRetentionPeriod"] == 14 * 86400
+    assert _sm(full)["Properties"]["DefinitionSubstitutions"]["UnpublishedQueueUrl"] == {"Ref": queue_id}
+    alarms = [a["Properties"] for a in h.resources(full.json, "AWS::CloudWatch::Alarm").values()]
+    depth = [a for a in alarms if a.get("Dimensions") == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [queue_id, "QueueName"]}}]]
+    assert len(depth) == 1 and depth[0]["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert depth[0]["Threshold"] == 1 and depth[0]["AlarmActions"] == [ALARM_TOPIC]
+
+
+def test_recovery_rule_starts_the_state_machine_on_aborted_and_timed_out(full: Built) -> None:
+    rule = full.json["Resources"][full.logical_id(full.watch.recovery_rule)]["Properties"]
+    pattern = rule["EventPattern"]
+    assert pattern["source"] == ["aws.states"]
+    assert pattern["detail-type"] == ["Step Functions Execution Status Change"]
+    assert pattern["detail"]["status"] == ["ABORTED", "TIMED_OUT"]
+    assert "stateMachine:" + SM_NAME in json.dumps(pattern["detail"]["stateMachineArn"])
+    (target,) = rule["Targets"]
+    assert target["Arn"] == {"Ref": full.logical_id(full.watch.state_machine)}
+    template = target["InputTransformer"]["InputTemplate"]
+    assert "neptuneWatchRecover" in template and target["InputTransformer"]["InputPathsMap"] == {
+        "detail-executionArn": "$.detail.executionArn"
+    }
+
+
+def test_prepare_and_finalize_may_use_the_lock_and_answer_waiters(full: Built) -> None:
+    table_id = full.logical_id(full.watch.lock_table)
+    fns = _functions(full)
+    for handler in ("watcher.handlers.prepare.handler", "watcher.handlers.finalize.handler"):
+        _, fn = fns[handler]
+        granted = h.grants(h.statements_of_role(full.json, h.function_role_id(fn)))
+        for action in ("dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem"):
+            assert (action, f"<{table_id}.Arn>") in granted
+        assert ("states:DescribeExecution",
+                f"arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{SM_NAME}:*") in granted  # fmt: skip
+        assert ("states:SendTaskSuccess", "*") in granted
+    assert _env(fns["watcher.handlers.finalize.handler"][1])["ENDED_WINDOW_SECONDS"] == "900"

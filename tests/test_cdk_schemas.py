@@ -11,7 +11,7 @@ from watcher import outcome as outcome_module
 from watcher.errors import InvalidRequestError
 from watcher.request import WatchRequest, parse
 from watcher.settings import Settings
-from watcher.watch import prepare
+from watcher.watch import new_watch
 
 pytestmark = pytest.mark.cdk
 
@@ -77,7 +77,7 @@ def test_request_schema_agrees_with_the_parser(
 
 
 def _watch(job: dict[str, str], **changes: Any) -> dict[str, Any]:
-    w = prepare({"request": {"job": job, "correlationId": "corr-1", "context": {"k": "v"}}, "functions": FUNCTIONS},
+    w = new_watch({"request": {"job": job, "correlationId": "corr-1", "context": {"k": "v"}}, "functions": FUNCTIONS},
                 execution_id=EXECUTION, cfg=Settings())  # fmt: skip
     w.update(changes)
     return w
@@ -117,6 +117,11 @@ CASES = {
     "not_an_object": {"request": "just a string",
                       "error": {"Error": "InvalidRequestError", "Cause": "request must be a JSON object"}},
 }  # fmt: skip
+
+
+CASES["duplicate_adopts_the_owners_outcome"] = {"watch": _watch(
+    {"kind": "loader", "id": "load-2"}, role="DUPLICATE",
+    base=_finalize(CASES["failed_loader_with_errors"])["outcome"])}  # fmt: skip
 
 
 @pytest.mark.parametrize("case", sorted(CASES))

@@ -104,28 +104,16 @@ def _strict_xfail(*findings: str) -> pytest.MarkDecorator:
     return pytest.mark.xfail(strict=True, reason="today's definition: " + "; ".join(findings))
 
 
-@_strict_xfail(
-    "AcquireLock retries DynamoDB.RequestLimitExceeded (the name is DynamoDB.RequestLimitExceededException) "
-    "and DynamoDB.AmazonDynamoDBException (in no API model)",
-    "DescribeOwner, SendTaskSuccess, SendTaskFailure retry Sfn.SfnException (in no API model)",
-    "ContinueAsNewExecution retries StepFunctions.SfnException",
-    "PublishToSns retries SNS.SnsException and SNS.ThrottledException (not a Publish error in botocore's sns model)",
-    "PublishToEventBridge retries EventBridge.EventBridgeException (in no API model)",
-    "States.Timeout retried on DescribeOwner, ContinueAsNewExecution, PublishToSns, PublishToEventBridge, "
-    "SendTaskSuccess, SendTaskFailure, none of which has TimeoutSeconds or HeartbeatSeconds",
-)
 def test_every_retry_and_catch_name_is_an_error_the_task_can_raise() -> None:
     findings = L.rule_retry_names_raisable(WATCH)
     assert findings == [], "\n".join(map(str, findings))
 
 
-@_strict_xfail("Prepare, Poll and CancelJob do not retry Lambda.ClientExecutionTimeoutException")
 def test_lambda_tasks_retry_every_lambda_service_error() -> None:
     findings = L.rule_lambda_service_errors_retried(WATCH)
     assert findings == [], "\n".join(map(str, findings))
 
 
-@_strict_xfail("PublishToEventBridge does not retry EventBridge.FailedEntry (a per-entry failure is lost)")
 def test_put_events_retries_failed_entries() -> None:
     findings = L.rule_put_events_retries_failed_entry(WATCH)
     assert findings == [], "\n".join(map(str, findings))
@@ -139,19 +127,11 @@ def test_put_events_rule_catches_a_missing_failed_entry_retry() -> None:
     assert L.rule_put_events_retries_failed_entry(definition) == []
 
 
-@_strict_xfail(
-    "DescribeOwner -> OwnerState -> WaitForOwner has no bound (joins a running owner for as long as it runs)",
-    "ReadLock -> LockHeld -> DescribeOwner -> OwnerState -> TakeOverLock (ConditionalCheckFailed) -> ReadLock has none",
-)
 def test_every_loop_is_bounded() -> None:
     findings = L.rule_loops_bounded(WATCH)
     assert findings == [], "\n".join(map(str, findings))
 
 
-@_strict_xfail(
-    "ShouldRelease tests IsString on $.final.lock.key while $.final.lock is null on the fallback paths",
-    "OwnerState tests StringMatches on $.owner.Error, which DescribeExecution's output does not require",
-)
 def test_every_choice_variable_that_can_be_absent_is_guarded() -> None:
     findings = L.rule_choice_paths_guarded(WATCH)
     assert findings == [], "\n".join(map(str, findings))

@@ -226,7 +226,7 @@ def test_loader_client_without_endpoint_is_a_configuration_error(monkeypatch, la
 
 def test_graph_outside_the_allowed_list_is_refused(neptune, lambda_context, monkeypatch):
     from watcher.settings import Settings
-    from watcher.watch import prepare
+    from watcher.watch import new_watch
 
     neptune.start(jobs=[job("import", IMP, "IMPORTING")])
     monkeypatch.setenv("ALLOWED_GRAPH_IDS", "g-aaaaaaaaaa")
@@ -234,6 +234,6 @@ def test_graph_outside_the_allowed_list_is_refused(neptune, lambda_context, monk
 
     settings.cache_clear()
     fns = {"import": {"status": "s", "cancel": "c"}}
-    w = prepare({"request": {"job": {"kind": "import", "id": IMP}}, "functions": fns}, execution_id="x", cfg=Settings())
+    w = new_watch({"request": {"job": {"kind": "import", "id": IMP}}, "functions": fns}, execution_id="x", cfg=Settings())
     with pytest.raises(E.GraphNotAllowed):
         import_status.handler({"watch": w}, lambda_context)

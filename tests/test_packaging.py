@@ -27,6 +27,9 @@ from packaging.requirements import Requirement
 
 from neptune_watch import resources
 
+# One worker builds and installs the wheel once (make test runs pytest -n 2 --dist loadgroup).
+pytestmark = pytest.mark.xdist_group("wheel")
+
 REPO = Path(__file__).resolve().parent.parent
 WHEELHOUSE = REPO / ".venv" / "wheelhouse"
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
@@ -64,6 +67,24 @@ def test_every_data_folder_is_found_in_the_checkout() -> None:
     assert (resources.examples_dir() / "parent_sync.asl.json").is_file()
 
 
+def test_a_foreign_watcher_package_is_refused(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    import types
+
+    resources.require_watcher()  # ours (lambdas/ of this checkout): accepted
+    foreign = types.ModuleType("watcher")
+    foreign.__file__ = str(tmp_path / "watcher" / "__init__.py")
+    monkeypatch.setitem(sys.modules, "watcher", foreign)
+    with pytest.raises(ImportError, match="a different 'watcher' package"):
+        resources.require_watcher()
+
+
+def test_the_cli_and_the_local_runtime_do_not_import_the_cdk() -> None:
+    code = ("import sys, neptune_watch, neptune_watch.cli, neptune_watch.local.runtime; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('aws_cdk', 'jsii', 'constructs')))")  # fmt: skip
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120, check=True)
+    assert done.stdout.strip() == "[]"
+
+
 def test_extras_split_the_dependencies() -> None:
     project = PYPROJECT["project"]
     base = " ".join(project["dependencies"])
@@ -72,6 +93,18 @@ def test_extras_split_the_dependencies() -> None:
     assert "moto" not in base and "aws-cdk-lib" not in base
     assert "moto" not in cdk and "aws-cdk-lib" in cdk
     assert "aws-cdk-lib" not in local and "moto" in local
+
+
+def test_requirements_txt_is_the_exact_lock_of_this_environment() -> None:
+    pinned = {}
+    for line in (REPO / "requirements.txt").read_text().splitlines():
+        if line and not line.startswith("#"):
+            name, _, version = line.partition("==")
+            pinned[_norm(name)] = version
+    installed = {_norm(d.metadata["Name"]): d.version for d in importlib.metadata.distributions()}
+    installed.pop("pip", None)
+    installed.pop("neptune-watch", None)  # this project, installed editable
+    assert installed == pinned
 
 
 # --- the wheel in a fresh virtualenv ------------------------------------------------------

@@ -576,6 +576,30 @@ def test_max_errors_pages(max_errors, kept, extra_pages):
     assert r["calls"] == {"GetLoaderJobStatus": o["polls"] + extra_pages}
 
 
+def test_a_thousand_short_errors_all_reach_the_outcome():
+    """maxErrors 1000 with ~110-byte error details: all of them fit the outcome (the watch once
+    stopped at 722 under an 80 KB cap); every state's payload stays under 256 KB."""
+    errors = [{"code": "PARSING_ERROR", "message": f"row {i} is malformed: expected 12 columns", "file": "s3://bucket/v.csv",
+               "record": i} for i in range(1000)]  # fmt: skip
+    sc = load_scenario({
+        "request": request("loader", maxErrors=1000),
+        "job": job("loader", [{"at": 0, "status": "LOAD_IN_PROGRESS"}, {"at": 30, "status": "LOAD_FAILED", "errors": errors}]),
+    })  # fmt: skip
+    started = time.perf_counter()
+    with LocalRuntime(jobs=sc.all_jobs()) as rt:
+        arn = rt.start(sc.request)
+        r = report(rt, rt.wait(arn, timeout=60), started)
+        history = rt.history(arn)
+    o = published(r, "FAILED", "loader", cause_is_outcome=False)
+    assert len(json.dumps(errors).encode()) > 100_000
+    assert o["errors"] == errors and "errorsTruncated" not in o
+    for event in history:
+        for details in (v for k, v in event.items() if k.endswith("Details") and isinstance(v, dict)):
+            for value in details.values():
+                if isinstance(value, str):
+                    assert len(value.encode()) < MESSAGE_LIMIT, (event["type"], len(value))
+
+
 def test_a_huge_outcome_stays_under_256_kb():
     big = "x" * 2500
     errors = [{"code": "PARSING_ERROR", "message": big, "file": "s3://bucket/v.csv", "record": i} for i in range(1000)]
@@ -817,30 +841,35 @@ def _duplicate_watch(end_status: str, *, second_after_first_poll: bool) -> dict[
         }
 
 
-def test_duplicate_watch_started_after_the_first_poll_joins_it():
+def test_a_repeated_request_after_the_first_poll_waits_and_publishes_nothing_new():
     d = _duplicate_watch("LOAD_FAILED", second_after_first_poll=True)
     assert len(d["sns"]) == 1 and len(d["events"]) == 1
     outcome = d["sns"][0]["message"]
     assert outcome["outcome"] == "FAILED" and d["events"][0]["detail"] == outcome
     first, second = d["ends"]
     assert (first["status"], first["error"]) == (second["status"], second["error"]) == ("FAILED", "NeptuneWatch.FAILED")
-    assert json.loads(first["cause"]) == json.loads(second["cause"]) == outcome
+    assert json.loads(first["cause"]) == outcome
+    repeat = json.loads(second["cause"])
+    assert {k: v for k, v in repeat.items() if k not in ("watch", "eventId")} == {
+        k: v for k, v in outcome.items() if k not in ("watch", "eventId")
+    }
+    assert repeat["watch"]["duplicateOf"] == outcome["watch"]["executionArn"]
     assert d["entered"][0]["PublishToSns"] == 1
     assert "PublishToSns" not in d["entered"][1] and "Poll" not in d["entered"][1]
-    assert d["entered"][1]["AdoptFailed"] == 1
+    assert d["entered"][1]["AwaitOwner"] == 1  # registered and waited, without polling the owner
     assert d["calls"] == {"GetLoaderJobStatus": outcome["polls"]}  # only the first watch polled
 
 
-def test_duplicate_watches_started_together_publish_once():
+def test_repeated_requests_started_together_publish_once():
     d = _duplicate_watch("LOAD_COMPLETED", second_after_first_poll=False)
     assert len(d["sns"]) == 1 and len(d["events"]) == 1
     outcome = d["sns"][0]["message"]
     assert outcome["outcome"] == "SUCCEEDED"
     assert [e["status"] for e in d["ends"]] == ["SUCCEEDED", "SUCCEEDED"]
-    assert [json.loads(e["output"]) for e in d["ends"]] == [outcome, outcome]
+    assert [json.loads(e["output"])["outcome"] for e in d["ends"]] == ["SUCCEEDED", "SUCCEEDED"]
     publishers = [n for n, entered in enumerate(d["entered"]) if "PublishToSns" in entered]
     assert len(publishers) == 1
-    assert d["entered"][1 - publishers[0]]["AdoptSucceeded"] == 1
+    assert d["entered"][1 - publishers[0]]["AwaitOwner"] == 1
 
 
 # --- the scenario files -------------------------------------------------------------------

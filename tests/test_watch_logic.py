@@ -10,7 +10,7 @@ from watcher.errors import ConfigurationError, InvalidRequestError
 from watcher.outcome import MAX_CAUSE_CHARS, MAX_OUTCOME_BYTES, finalize
 from watcher.policy import PollPolicy, estimate_remaining
 from watcher.settings import Settings
-from watcher.watch import RESUME_KEY, prepare, resume
+from watcher.watch import new_watch, prepare, resume
 
 FNS = {k: {"status": f"{k}-s", "cancel": f"{k}-c"} for k in ("loader", "import", "export")}
 
@@ -24,10 +24,10 @@ def fixed_clock():
 
 def test_prepare_applies_deployment_defaults():
     cfg = Settings(default_timeout_seconds=600, default_max_errors=7, default_cancel_on_timeout=True)
-    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="arn:x", cfg=cfg)
+    w = new_watch({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="arn:x", cfg=cfg)
     assert (w["timeoutSeconds"], w["maxErrors"], w["cancelOnTimeout"]) == (600, 7, True)
     assert w["deadlineEpoch"] - w["startedEpoch"] == 600
-    assert w["fn"] == {"status": "loader-s", "cancel": "loader-c"}
+    assert w["fn"] == {"status": "loader-s", "cancel": "loader-c", "start": None}
     assert w["lock"]["key"] == "loader#abc" and w["root"] == "arn:x"
     assert w["startedAt"] == "2027-01-15T08:00:00Z"
 
@@ -47,23 +47,35 @@ def test_prepare_applies_deployment_defaults():
 )
 def test_prepare_rejects_bad_requests(request_):
     with pytest.raises(InvalidRequestError):
-        prepare({"request": request_, "functions": FNS}, execution_id="x", cfg=Settings())
+        new_watch({"request": request_, "functions": FNS}, execution_id="x", cfg=Settings())
 
 
 def test_prepare_without_functions_is_a_configuration_error():
     with pytest.raises(ConfigurationError):
-        prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": {}}, execution_id="x", cfg=Settings())
+        new_watch({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": {}}, execution_id="x", cfg=Settings())
 
 
 def test_resume_carries_the_watch_and_resets_the_generation():
-    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="root", cfg=Settings())
-    w.update(polls=40, generationPolls=40)
-    r = resume(w, "child")
+    w = new_watch({"request": {"job": {"kind": "loader", "id": "abc"}}, "functions": FNS}, execution_id="root", cfg=Settings())
+    w.update(polls=40, generationPolls=40, fn={"status": "forged", "cancel": "forged"})
+    r = resume(w, FNS["loader"])
     assert r["generation"] == 1 and r["polls"] == 40 and r["generationPolls"] == 0 and r["root"] == "root"
-    again = prepare({"request": {RESUME_KEY: r}}, execution_id="grandchild", cfg=Settings())
-    assert again["generation"] == 2
+    assert r["fn"] == {"status": "loader-s", "cancel": "loader-c"}  # from the definition, never carried
     with pytest.raises(InvalidRequestError):
-        resume("nonsense", "x")
+        resume("nonsense", FNS["loader"])
+
+
+@pytest.mark.parametrize(
+    "request_",
+    [
+        {"neptuneWatchResume": {"job": {"kind": "loader", "id": "abc"}}},
+        {"neptuneWatchContinue": {"from": "arn:aws:states:us-east-1:1:execution:m:a"}},  # not started by it
+        {"neptuneWatchContinue": "x", "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID": None},
+    ],
+)
+def test_continuations_by_value_or_unstarted_are_invalid(request_):
+    with pytest.raises(InvalidRequestError):
+        prepare({"request": request_, "functions": FNS}, execution_id="arn:aws:states:us-east-1:1:execution:m:b", cfg=Settings())
 
 
 def test_policy_is_fast_early_slow_late_and_bounded():
@@ -91,7 +103,7 @@ def test_policy_uses_progress_to_wake_near_the_end_never_later():
 
 
 def _watch(**over):
-    w = prepare({"request": {"job": {"kind": "loader", "id": "abc"}, "correlationId": "c-1", "context": {"k": 1}, "taskToken": "tok"},
+    w = new_watch({"request": {"job": {"kind": "loader", "id": "abc"}, "correlationId": "c-1", "context": {"k": 1}, "taskToken": "tok"},
                  "functions": FNS}, execution_id="arn:root", cfg=Settings())
     w.update(over)
     return w
@@ -108,7 +120,7 @@ def test_finalize_succeeded_builds_the_contract_outcome():
     assert (o["outcome"], o["status"], o["polls"], o["correlationId"], o["context"]) == ("SUCCEEDED", "LOAD_COMPLETED", 3, "c-1", {"k": 1})
     assert final["succeeded"] and final["taskToken"] == "tok"
     assert final["attributes"] == {"outcome": "SUCCEEDED", "jobKind": "loader", "schemaVersion": "1"}
-    assert final["lock"] == {"key": "loader#abc", "owner": "arn:root"}
+    assert final["publish"] is True
     assert json.loads(final["cause"]) == o
 
 
@@ -126,7 +138,7 @@ def test_finalize_invalid_request_and_errors():
     bad = finalize({"state": {"request": {"job": {"kind": "zip", "id": 1}, "taskToken": "t"},
                               "error": {"Error": "InvalidRequestError", "Cause": json.dumps({"errorType": "InvalidRequestError", "errorMessage": "job.kind: no"})}}})
     assert bad["outcome"]["outcome"] == "INVALID_REQUEST" and bad["taskToken"] == "t"
-    assert "job.kind" in bad["outcome"]["statusReason"] and bad["lock"] is None
+    assert "job.kind" in bad["outcome"]["statusReason"] and bad["publish"] is True
     err = finalize({"state": {"watch": _watch(), "error": {"Error": "NeptuneAccessDenied", "Cause": "denied"}}})
     assert err["outcome"]["outcome"] == "ERROR" and "NeptuneAccessDenied" in err["outcome"]["statusReason"]
     odd = finalize({"state": "nonsense"})

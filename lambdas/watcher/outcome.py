@@ -24,7 +24,9 @@ from .limits import (
 from .statuses import Outcome
 from .watch import errors_note
 
-MAX_OUTCOME_BYTES = 240_000  # SNS / EventBridge cap 256 KB per message, envelope included
+# SNS / EventBridge cap 256 KB per message; the state after Finalize holds the outcome and the
+# Fail cause (at most 32,000 ASCII characters) under Step Functions' 256 KB payload limit.
+MAX_OUTCOME_BYTES = 200_000
 MAX_CAUSE_CHARS = 32_000  # Fail / SendTaskFailure cause: at most 32,768 characters
 MAX_ERROR_MESSAGE = 2_000
 NAMESPACE = uuid.UUID("6f0b7a6e-5d1c-4c55-9a52-6e6570747775")
@@ -198,21 +200,69 @@ def _fit(outcome: dict[str, Any], limit: int) -> dict[str, Any]:
     return trimmed
 
 
+def _adopted(w: dict[str, Any]) -> dict[str, Any]:
+    """A duplicate's or repeat's outcome: the owner's, with this request's own fields."""
+    out = dict(w["base"])
+    owner = out.get("watch") if isinstance(out.get("watch"), dict) else {}
+    out.update(
+        correlationId=w.get("correlationId"),
+        context=w.get("context"),
+        _taskToken=w.get("taskToken"),
+        watch={"executionArn": w.get("root"), "generations": 1, "duplicateOf": owner.get("executionArn")},
+    )
+    return out
+
+
+def _relayed(continuation: Any) -> dict[str, Any] | None:
+    """The outcome a failed continuation published (its Fail cause), or None if it has none."""
+    try:
+        child = json.loads(continuation.get("Cause") or "")
+        if str(child.get("Error", "")).startswith("NeptuneWatch.") and child.get("Cause"):
+            return json.loads(child["Cause"])
+    except (AttributeError, TypeError, ValueError):
+        pass
+    return None
+
+
+def _lost(continuation: Any) -> str:
+    """Why a continuation left no outcome, naming the child execution when its cause says."""
+    try:
+        child = json.loads(continuation.get("Cause") or "")
+        return f"the continuation execution {child.get('ExecutionArn')} ended {child.get('Status')} without an outcome"
+    except (AttributeError, TypeError, ValueError):
+        return f"the continuation execution could not be started or ended without an outcome: {continuation}"[:MAX_ERROR_MESSAGE]
+
+
 def finalize(event: dict[str, Any]) -> dict[str, Any]:
-    """Everything the end of the state machine needs: outcome, Fail error and cause, routing."""
-    state = event.get("state") if isinstance(event.get("state"), dict) else event
+    """Everything the end of the state machine needs: outcome, Fail error and cause, routing,
+    whether to publish; for the job's owner, the lock's ENDED record and every waiter answered."""
+    state = event.get("state") if isinstance(event.get("state"), dict) else {}
     watch = state.get("watch")
     error = state.get("error")
-    if isinstance(watch, dict) and isinstance(watch.get("job"), dict):
-        outcome = _from_watch(watch, error)
+    publish, relay = True, False
+    if "Error" in state and not isinstance(watch, dict):  # Prepare failed: state is its error
+        outcome = _from_request(event.get("input", state.get("request")), state)
+    elif isinstance(watch, dict) and isinstance(watch.get("job"), dict):
+        relayed = _relayed(state.get("continuation")) if isinstance(state.get("continuation"), dict) else None
+        if relayed is not None:  # the continuation published and answered: end as it did
+            outcome, publish, relay = {**relayed, "_taskToken": None}, False, True
+        elif state.get("continuation") is not None:
+            outcome = _from_watch(watch, {"Error": "States.TaskFailed", "Cause": _lost(state["continuation"])})
+        elif isinstance(watch.get("base"), dict) and error is None:
+            outcome = _adopted(watch)
+        else:
+            outcome = _from_watch(watch, error)
+        publish = publish and watch.get("role", "OWNER") != "REPEAT"
     else:
-        outcome = _from_request(state.get("request"), error)
+        outcome = _from_request(event.get("input", state.get("request")), error)
     token = outcome.pop("_taskToken", None)
     root = (watch or {}).get("root") if isinstance(watch, dict) else None
-    seed = f"{root or event.get('executionId') or uuid.uuid4()}"
-    outcome["eventId"] = str(uuid.uuid5(NAMESPACE, seed))
+    if not relay:
+        outcome["eventId"] = str(uuid.uuid5(NAMESPACE, f"{root or event.get('executionId') or uuid.uuid4()}"))
     outcome = _fit(outcome, MAX_OUTCOME_BYTES)
     name = outcome["outcome"]
+    if not relay and isinstance(watch, dict) and watch.get("role", "OWNER") == "OWNER" and outcome.get("job"):
+        _end_lock(event, watch, outcome)
     job = outcome.get("job") or {}
     return {
         "outcome": outcome,
@@ -228,15 +278,24 @@ def finalize(event: dict[str, Any]) -> dict[str, Any]:
             "schemaVersion": SCHEMA_VERSION,
         },
         "taskToken": token,
-        "lock": _lock(watch),
+        "publish": publish,
     }
 
 
-def _lock(watch: Any) -> dict[str, str] | None:
-    """The lock a watch holds (its first execution owns it), for the state machine to release."""
-    if not isinstance(watch, dict):
-        return None
-    lock = watch.get("lock")
-    if isinstance(lock, dict) and lock.get("key") and watch.get("root"):
-        return {"key": str(lock["key"]), "owner": str(watch["root"])}
-    return None
+def _end_lock(event: dict[str, Any], watch: dict[str, Any], outcome: dict[str, Any]) -> None:
+    """Leave the ENDED record and answer the waiters. A failure here is logged, not raised:
+    the outcome must still be published; waiters then end at their own timeout, in ERROR."""
+    lk = watch.get("lock")
+    if not isinstance(lk, dict) or not lk.get("key") or not watch.get("root") or not event.get("lockTable"):
+        return
+    from . import lock
+    from .observability import logger
+    from .settings import settings
+
+    stored = {k: v for k, v in outcome.items() if k not in ("correlationId", "context", "eventId")}
+    stored = _fit(stored, lock.MAX_STORED_OUTCOME_BYTES)
+    try:
+        answered = lock.end(event["lockTable"], lk["key"], me=watch["root"], outcome=stored, window=settings().ended_window_seconds)
+        logger.info("lock ended", extra={"key": lk["key"], "answered": answered})
+    except Exception:
+        logger.exception("could not end the lock of this watch", extra={"key": lk["key"]})

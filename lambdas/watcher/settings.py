@@ -39,6 +39,8 @@ class Settings:
     # How many consecutive polls an unknown status (or an unreadable answer) is tolerated
     # before the watch gives up
     unknown_status_max_polls: int = 5
+    # How long an ended watch answers later requests for its job from its record (lock.py)
+    ended_window_seconds: int = 900
     # How long a job that met an error and is rolling back (Analytics ROLLING_BACK,
     # ERROR_ENCOUNTERED, ERROR_ENCOUNTERED_ROLLING_BACK) is watched for its final status before
     # the outcome is FAILED without it
@@ -90,6 +92,7 @@ ENV: dict[str, str] = {
     "max_polls_per_execution": "MAX_POLLS_PER_EXECUTION",
     "max_seconds_per_execution": "MAX_SECONDS_PER_EXECUTION",
     "unknown_status_max_polls": "UNKNOWN_STATUS_MAX_POLLS",
+    "ended_window_seconds": "ENDED_WINDOW_SECONDS",
     "rollback_max_seconds": "ROLLBACK_MAX_SECONDS",
 }
 

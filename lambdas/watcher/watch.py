@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import copy
 import json
+import uuid
 from typing import Any
 
 from . import clock, normalize
@@ -30,11 +31,16 @@ from .errors import (
     WatchError,
 )
 from .limits import shown
+from .model import Functions, Lock, Watch
 from .policy import PollPolicy, pacing_age
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
-RESUME_KEY = "neptuneWatchResume"
+RESUME_KEY = "neptuneWatchResume"  # the old by-value continuation: refused
+CONTINUE_KEY = "neptuneWatchContinue"  # {"from": <execution ARN>}: a continuation by reference
+RECOVER_KEY = "neptuneWatchRecover"  # {"executionArn": ...}: from the recovery rule
+LOCK_MARGIN_SECONDS = 900 + 3600  # the running lock outlives the deadline by the cancel confirmation and an hour
+CONTINUATION_RECORD_SECONDS = 7 * 86400
 STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 MAX_ERRORS_PER_PAGE = 100
 # The error details a watch carries are bounded in bytes, not only in number: the watch travels
@@ -42,84 +48,128 @@ MAX_ERRORS_PER_PAGE = 100
 # the outcome and the Fail cause. maxErrors long messages would otherwise overflow the payload
 # (States.DataLimitExceeded) and the watch would end in ERROR instead of its real outcome.
 MAX_ERROR_MESSAGE = 2_000
-MAX_CARRIED_ERRORS_BYTES = 80_000
+MAX_CARRIED_ERRORS_BYTES = 150_000  # under the outcome's 200 KB; the state after Finalize holds the outcome only
 CANCEL_CONFIRM_SECONDS = 900
 DEFAULT_ROLLBACK_MAX_SECONDS = 6 * 3600
 
 
+def _functions(event: dict[str, Any], kind: str) -> dict[str, Any]:
+    """The kind's functions, from the map the definition passes in (never from the request)."""
+    functions = event.get("functions") or {}
+    fn = functions.get(kind) if isinstance(functions, dict) else None
+    if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
+        raise ConfigurationError(f"no status/cancel functions are configured for {kind} jobs")
+    return {"status": fn["status"], "cancel": fn["cancel"], "start": fn.get("start")}
+
+
 def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
-    """A new watch from ``event["request"]``, or the carried watch of a continuation."""
-    from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
+    """The watch of this execution: a new request's (with its role for the job), a
+    continuation's (by reference, checked) or a recovery's (an aborted owner's request)."""
+    from . import lock
 
     request = event.get("request")
+    table = event.get("lockTable")
+    me = execution_id or ""
     if isinstance(request, dict) and RESUME_KEY in request:
-        return resume(request[RESUME_KEY], execution_id)
+        raise InvalidRequestError(f"{RESUME_KEY} is not accepted: a watch continues only by reference")
+    if isinstance(request, dict) and CONTINUE_KEY in request:
+        ref = request[CONTINUE_KEY].get("from") if isinstance(request[CONTINUE_KEY], dict) else None
+        if request.get(STARTED_BY) != ref:
+            raise InvalidRequestError("a continuation must be started by the execution it continues")
+        w = lock.load_continuation(table, ref, me=me)
+        return resume(w, _functions(event, w["job"]["kind"]))
+    if isinstance(request, dict) and RECOVER_KEY in request:
+        dead = request[RECOVER_KEY].get("executionArn") if isinstance(request[RECOVER_KEY], dict) else None
+        stored = lock.recover(table, dead, me=me)
+        if stored is None:
+            return {"next": "QUIET"}  # nothing to recover: the owner ended its watch
+        w = new_watch(event, execution_id=me, cfg=cfg, request=stored)
+        w["lock"]["expiresEpoch"] = str(int(float(w["deadlineEpoch"]) + LOCK_MARGIN_SECONDS))
+        return w
     if isinstance(request, dict) and STARTED_BY in request:
         # Set by parents that start us with startExecution (links the executions in the console).
         request = {k: v for k, v in request.items() if k != STARTED_BY}
-    req = parse(WatchRequest, request)
+    w = new_watch(event, execution_id=me, cfg=cfg, request=request)
+    if w.get("lock") is None:  # a start request: its job is new, there is nothing to share yet
+        return w
+    held = lock.acquire(
+        table, w["lock"]["key"], me=me, corr=w["correlationId"], request=request, expires=int(w["lock"]["expiresEpoch"])
+    )
+    w["role"] = held["role"]
+    if held["role"] != "OWNER":
+        if held.get("base") is not None:
+            w["base"] = held["base"]
+            w["next"] = "FINISH"
+        else:
+            w["next"] = "AWAIT"
+            w["awaitSeconds"] = max(60, int(held["expires"] - clock.epoch()) + 300)
+    return w
+
+
+def new_watch(event: dict[str, Any], *, execution_id: str | None, cfg: Settings, request: Any = None) -> dict[str, Any]:
+    """A validated request (``request``, else ``event["request"]``) as a new watch (no Neptune
+    call, no lock yet)."""
+    from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
+
+    req = parse(WatchRequest, event.get("request") if request is None else request)
     timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
     if timeout > cfg.max_timeout_seconds:
         raise InvalidRequestError(f"timeoutSeconds {shown(timeout)} exceeds the maximum {cfg.max_timeout_seconds}")
     max_errors = req.maxErrors if req.maxErrors is not None else cfg.default_max_errors
     if max_errors > cfg.max_max_errors:
         raise InvalidRequestError(f"maxErrors {shown(max_errors)} exceeds the maximum {cfg.max_max_errors}")
-    functions = event.get("functions") or {}
-    fn = functions.get(req.job.kind) if isinstance(functions, dict) else None
-    if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
-        raise ConfigurationError(f"no status/cancel functions are configured for {req.job.kind} jobs")
+    fn = _functions(event, req.job.kind)
     now = clock.epoch()
     deadline = now + timeout
-    return {
-        "job": {"kind": req.job.kind, "id": req.job.id},
-        "timeoutSeconds": timeout,
-        "cancelOnTimeout": cfg.default_cancel_on_timeout if req.cancelOnTimeout is None else req.cancelOnTimeout,
-        "maxErrors": max_errors,
-        "correlationId": req.correlationId,
-        "taskToken": req.taskToken,
-        "context": req.context,
-        "startedAt": clock.iso(now),
-        "startedEpoch": now,
-        "deadlineEpoch": deadline,
-        "root": execution_id,
-        "generation": 0,
-        "generationStartedEpoch": now,
-        "generationPolls": 0,
-        "polls": 0,
-        "fn": {"status": fn["status"], "cancel": fn["cancel"]},
-        "policy": PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict(),
-        "limits": {
+    watch = Watch(
+        job={"kind": req.job.kind, "id": req.job.id},
+        timeoutSeconds=timeout,
+        cancelOnTimeout=cfg.default_cancel_on_timeout if req.cancelOnTimeout is None else req.cancelOnTimeout,
+        maxErrors=max_errors,
+        correlationId=req.correlationId,
+        taskToken=req.taskToken,
+        context=req.context,
+        startedAt=clock.iso(now),
+        startedEpoch=now,
+        deadlineEpoch=deadline,
+        root=execution_id,
+        fn=Functions(**fn),
+        policy=PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict(),
+        limits={
             "maxPollsPerExecution": cfg.max_polls_per_execution,
             "maxSecondsPerExecution": cfg.max_seconds_per_execution,
             "unknownStatusMaxPolls": cfg.unknown_status_max_polls,
             "rollbackMaxSeconds": cfg.rollback_max_seconds,
         },
-        "lock": {
-            "key": f"{req.job.kind}#{req.job.id}",
-            "nowEpoch": str(int(now)),
-            "expiresEpoch": str(int(deadline + CANCEL_CONFIRM_SECONDS + 3600)),
-        },
-        "last": None,
-        "unknownPolls": 0,
-        "errors": [],
-        "errorsPage": 1,
-        "cancel": None,
-        "result": None,
-        "next": "POLL",
-        "waitSeconds": 0,
-    }
+        lock=Lock(key=f"{req.job.kind}#{req.job.id}", expiresEpoch=str(int(deadline + LOCK_MARGIN_SECONDS))),
+        generationStartedEpoch=now,
+    )
+    return watch.to_json()
 
 
-def resume(watch: Any, execution_id: str | None) -> dict[str, Any]:
+def await_owner(event: dict[str, Any], *, execution_id: str | None) -> None:
+    """AwaitOwner: register this execution's task token on the job's lock item; the owner
+    answers it at its end. If the owner has already ended, answer it here from its record."""
+    from . import lock
+
+    w = event["watch"]
+    name = (execution_id or "").split(":")[-1]
+    ended = lock.register(event.get("lockTable"), w["lock"]["key"], name=name, token=event["token"])
+    if ended is not None:
+        lock.answer(event["token"], ended)
+
+
+def resume(watch: Any, fn: dict[str, Any]) -> dict[str, Any]:
     """The watch carried into a continuation execution, with this generation's counters reset."""
     if not isinstance(watch, dict) or "job" not in watch:
-        raise InvalidRequestError(f"{RESUME_KEY} must carry the watch state of a previous execution")
+        raise InvalidRequestError("the continuation record does not hold a watch")
     w = copy.deepcopy(watch)
     now = clock.epoch()
     w["generation"] = int(w.get("generation", 0)) + 1
     w["generationStartedEpoch"] = now
     w["generationPolls"] = 0
-    w["lock"] = {**(w.get("lock") or {}), "nowEpoch": str(int(now))}
+    w["fn"] = fn
+    w["continuation"] = None
     w["next"] = "POLL"
     w["waitSeconds"] = 0
     return w
@@ -263,6 +313,7 @@ def _after_running(w: dict[str, Any], view: dict[str, Any], now: float) -> dict[
     ) >= int(limits.get("maxSecondsPerExecution", 86400)):
         w["next"] = "CONTINUE"
         w["waitSeconds"] = 0
+        w["continuation"] = {"name": str(uuid.uuid4()), "expiresEpoch": str(int(now + CONTINUATION_RECORD_SECONDS))}
         return w
     elapsed = pacing_age(now - float(w["startedEpoch"]), w.get("jobStartEpoch"), now)
     seconds = policy.next_wait(

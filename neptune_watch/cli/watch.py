@@ -1,6 +1,6 @@
 """``neptune-watch watch JOB``: follow a job to its end from the terminal, exit by its outcome.
 
-The steps are the state machine's own: ``watcher.watch.prepare`` makes the watch,
+The steps are the state machine's own: ``watcher.watch.new_watch`` makes the watch (no lock: the CLI is its own poller),
 ``watcher.watch.poll`` makes one call and says what comes next (the same poll policy),
 ``watcher.watch.cancel`` cancels on timeout, and ``watcher.outcome.finalize`` builds the outcome.
 Retries are those of the state machine's Retry (see ``common.retrying``).
@@ -33,7 +33,7 @@ from neptune_watch.cli.common import (
 from neptune_watch.cli.progress import Progress
 from neptune_watch.cli.summary import outcome_lines
 
-# prepare() wants the functions a deployment would call; here the CLI makes the calls itself.
+# new_watch() wants the functions a deployment would call; here the CLI makes the calls itself.
 CLI_FUNCTIONS = {kind: {"status": "neptune-watch-cli", "cancel": "neptune-watch-cli"} for kind in KINDS}
 
 
@@ -87,7 +87,7 @@ def follow(
     def retried(fn: Callable[[], dict[str, Any]]) -> dict[str, Any]:
         return retrying(fn, sleep=sleep, on_retry=lambda err, wait: on_note(f"{err.code}: retrying in {wait:.1f} s"))
 
-    watch = steps.prepare({"request": request, "functions": CLI_FUNCTIONS}, execution_id=None, cfg=cfg)
+    watch = steps.new_watch({"request": request, "functions": CLI_FUNCTIONS}, execution_id=None, cfg=cfg)
     error = None
     try:
         while watch["next"] != "FINISH":

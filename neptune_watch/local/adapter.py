@@ -43,6 +43,10 @@ has a test per patch. The patches:
 14. ``lambda_eval_utils._invoke_lambda_function``: a ``lambda:invoke`` task of one of our
    functions calls the dispatcher directly instead of going through boto3 and moto's Lambda
    API (a speed-up only: the same payload, status code and FunctionError).
+15. ``DynamoDBBackend.put_item`` / ``update_item`` / ``delete_item`` / ``get_item`` run one at a
+   time: moto checks a ConditionExpression and then writes without a lock, so two threads could
+   both pass ``attribute_not_exists(pk)``; DynamoDB applies a conditional write atomically
+   (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
 
 :data:`HOOKS` lists every replaced name; :func:`install` checks them first and names any that
 the installed moto lacks.
@@ -65,6 +69,7 @@ from typing import Any
 try:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.responses import EmptyResult
+    from moto.dynamodb.models import DynamoDBBackend
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
         ErrorEqualsDecl,
     )
@@ -396,6 +401,10 @@ HOOKS: tuple[str, ...] = (
     "moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body",
     "moto.stepfunctions.parser.asl.eval.environment:Environment.set_error",
     "moto.stepfunctions.parser.asl.eval.environment:Environment._program_state",
+    "moto.dynamodb.models:DynamoDBBackend.put_item",
+    "moto.dynamodb.models:DynamoDBBackend.update_item",
+    "moto.dynamodb.models:DynamoDBBackend.delete_item",
+    "moto.dynamodb.models:DynamoDBBackend.get_item",
     # speed-ups
     "moto.stepfunctions.parser.asl.utils.json_path:parse",
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
@@ -539,6 +548,18 @@ def _speed_patches() -> list[tuple[Any, str, Any]]:
     ]
 
 
+_DYNAMODB_ITEM_OPS = ("put_item", "update_item", "delete_item", "get_item")
+_dynamodb_lock = threading.RLock()
+
+
+def _serialised(name: str) -> Callable[..., Any]:
+    def run(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with _dynamodb_lock:
+            return _saved[f"DynamoDBBackend.{name}"](self, *args, **kwargs)
+
+    return run
+
+
 def install(clock: VirtualClock, dispatch: Dispatcher, functions: frozenset[str] = frozenset()) -> None:
     """Install every patch, bound to ``clock`` and ``dispatch`` (which serves ``functions``).
     One runtime at a time."""
@@ -587,6 +608,9 @@ def install(clock: VirtualClock, dispatch: Dispatcher, functions: frozenset[str]
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_sync2_output_of)  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _start_execution  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _send_task_failure  # type: ignore[method-assign]
+        for op in _DYNAMODB_ITEM_OPS:
+            _saved[f"DynamoDBBackend.{op}"] = getattr(DynamoDBBackend, op)
+            setattr(DynamoDBBackend, op, _serialised(op))
         for owner, attribute, replacement in _strict_patches() + _speed_patches():
             _strict_saved.append((owner, attribute, owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)))
             setattr(owner, attribute, replacement)
@@ -617,6 +641,8 @@ def uninstall() -> None:
         StateTaskServiceSfn._sync2_api_output_of = staticmethod(_saved["sfn._sync2_api_output_of"])  # type: ignore[method-assign,assignment]
         StepFunctionsParserBackend.start_execution = _saved["parser.start_execution"]  # type: ignore[method-assign]
         StepFunctionResponse.send_task_failure = _saved["responses.send_task_failure"]  # type: ignore[method-assign]
+        for op in _DYNAMODB_ITEM_OPS:
+            setattr(DynamoDBBackend, op, _saved[f"DynamoDBBackend.{op}"])
         while _strict_saved:
             owner, attribute, original = _strict_saved.pop()
             setattr(owner, attribute, original)

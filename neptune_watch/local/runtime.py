@@ -111,7 +111,7 @@ def definition_from_template(path: str | os.PathLike[str]) -> str:
         if resource.get("Type") != "AWS::StepFunctions::StateMachine":
             continue
         text = resource.get("Properties", {}).get("DefinitionString")
-        if isinstance(text, str) and "neptuneWatchResume" in text:
+        if isinstance(text, str) and "neptuneWatchContinue" in text:
             return text
     raise RuntimeError_(f"{path} has no neptune-watch state machine with a literal DefinitionString")
 
@@ -178,8 +178,8 @@ class LocalRuntime:
             "NEPTUNE_GRAPH_ENDPOINT": url,
             "NEPTUNE_READ_TIMEOUT": "1.0",
             "NEPTUNE_CONNECT_TIMEOUT": "1",
-            "POWERTOOLS_SERVICE_NAME": "neptune-watch",
-            "POWERTOOLS_METRICS_NAMESPACE": "NeptuneWatch",
+            "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
+            "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",
             "POWERTOOLS_TRACE_DISABLED": "true",
             "POWERTOOLS_LOG_LEVEL": self.log_level,
@@ -261,7 +261,14 @@ class LocalRuntime:
             AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        subs.update(TopicArn=topic, EventBusName="neptune-watch", EventSource=EVENT_SOURCE, LockTableName="neptune-watch-locks")
+        self.unpublished_queue = sqs.create_queue(QueueName="neptune-watch-unpublished")["QueueUrl"]
+        subs.update(
+            TopicArn=topic,
+            EventBusName="neptune-watch",
+            EventSource=EVENT_SOURCE,
+            LockTableName="neptune-watch-locks",
+            UnpublishedQueueUrl=self.unpublished_queue,
+        )
         self.substitutions = subs
         self.arns.update(topic=topic, bus=bus)
         self.state_machine_arn = self.create_state_machine(STATE_MACHINE_NAME, self.definition_text, subs)
@@ -340,7 +347,7 @@ class LocalRuntime:
                     "stackTrace": traceback.format_exception(exc)[-5:],
                 }
             ).encode()
-        if isinstance(result, dict) and isinstance(result.get("watch"), dict):
+        if isinstance(result, dict) and isinstance(result.get("watch"), dict) and "job" in result["watch"]:
             w = result["watch"]
             with self._lock:
                 self.watches[f"{w['job']['kind']}:{w['job']['id']}"] = w
@@ -440,6 +447,10 @@ class LocalRuntime:
             attributes = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
             out.append({"message": message, "attributes": attributes})
         return out
+
+    def unpublished(self) -> list[dict[str, Any]]:
+        """The outcomes kept in the queue of unpublished outcomes (drained)."""
+        return self._drain(self.unpublished_queue)
 
     def events(self) -> list[dict[str, Any]]:
         return [

@@ -1,0 +1,299 @@
+"""One watch per job: the job's lock item in DynamoDB, and continuation records.
+
+The lock item (``pk`` = ``<kind>#<id>``) lives through three phases:
+
+- absent, or expired (``expiresAt`` < now: DynamoDB TTL deletes lazily, so every condition
+  compares the expiry itself): the next request takes it with a conditional PutItem and
+  becomes the OWNER, the only execution that polls Neptune;
+- ``RUNNING``: ``corrs`` is the set of correlation ids that already have a request (the owner's
+  included); a request whose id is in it is a REPEAT (publishes nothing), any other adds its id
+  (conditional UpdateItem) and is a DUPLICATE. Both then register their own task token under
+  ``regs`` and wait (``AwaitOwner``, ``.waitForTaskToken``) for the owner's outcome;
+- ``ENDED``: the owner stored its outcome, with ``expiresAt`` = now + the ended window
+  (default 15 minutes), and answered every registered token. A request within the window is
+  answered from the record (a new correlation id publishes its own copy; a known one is a
+  REPEAT); after the window, a request starts a new watch.
+
+Bounds (a DynamoDB item holds at most 400 KB): at most ``MAX_REQUESTS`` correlation ids per
+item (each at most 256 characters) with at most as many registrations (an execution name and a
+task token of at most 2,048 characters each), the owner's request (context at most 8 KB) and the
+stored outcome (at most ``MAX_STORED_OUTCOME_BYTES``): under 330 KB. A request past the bound is
+refused with ``TooManyRequestsForJob``, which ends in a published ERROR outcome.
+
+A stale lock (the owner was aborted or timed out without ending it) is recovered by a recovery
+execution that the deployment's EventBridge rule starts on those status events
+(:func:`recover`); continuation records (``cont#<execution ARN>``) carry a watch from one
+execution to the next by reference (:func:`load_continuation`).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from typing import Any
+
+from . import clock
+from .errors import InvalidRequestError, WatchError
+
+MAX_REQUESTS = 50
+MAX_STORED_OUTCOME_BYTES = 200_000
+RUNNING, ENDED = "RUNNING", "ENDED"
+ATTEMPTS = 6  # conditional-update races re-read and retry; each round changes the item
+
+_lock = threading.Lock()
+_clients: dict[str, Any] = {}
+
+
+class TooManyRequestsForJob(WatchError):
+    """More distinct requests for one job than a lock item can register."""
+
+
+class LockLost(WatchError):
+    """The lock item changed under us in a way no retry resolves."""
+
+
+def client(service: str) -> Any:
+    with _lock:
+        if service not in _clients:
+            import boto3
+
+            _clients[service] = boto3.session.Session().client(service)
+        return _clients[service]
+
+
+def reset() -> None:
+    with _lock:
+        _clients.clear()
+
+
+def _ccf(exc: Exception) -> bool:
+    return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
+
+
+def corr_key(correlation_id: str | None) -> str:
+    return "c:" + (correlation_id or "")
+
+
+def _get(table: str, key: str) -> dict[str, Any] | None:
+    return client("dynamodb").get_item(TableName=table, Key={"pk": {"S": key}}, ConsistentRead=True).get("Item")
+
+
+def _num(item: dict[str, Any], name: str) -> float:
+    return float(item.get(name, {}).get("N", "0"))
+
+
+def acquire(table: str, key: str, *, me: str, corr: str | None, request: dict[str, Any], expires: int) -> dict[str, Any]:
+    """This request's role for the job: ``{"role", "owner"?, "base"?, "expires"}``."""
+    ddb = client("dynamodb")
+    ck = corr_key(corr)
+    for _ in range(ATTEMPTS):
+        now = int(clock.epoch())
+        try:
+            ddb.put_item(
+                TableName=table,
+                Item={
+                    "pk": {"S": key},
+                    "st": {"S": RUNNING},
+                    "owner": {"S": me},
+                    "req": {"S": json.dumps(request, separators=(",", ":"))},
+                    "corrs": {"SS": [ck]},
+                    "regs": {"M": {}},
+                    "expiresAt": {"N": str(expires)},
+                },
+                ConditionExpression="attribute_not_exists(pk) OR expiresAt < :now",
+                ExpressionAttributeValues={":now": {"N": str(now)}},
+            )
+            return {"role": "OWNER", "expires": expires}
+        except Exception as exc:
+            if not _ccf(exc):
+                raise
+        item = _get(table, key)
+        if item is None or _num(item, "expiresAt") < now:
+            continue
+        state = item["st"]["S"]
+        known = set(item.get("corrs", {}).get("SS", []))
+        base = json.loads(item["out"]["S"]) if state == ENDED else None
+        held = {"owner": item["owner"]["S"], "expires": int(_num(item, "expiresAt")), "base": base}
+        if ck in known:
+            return {"role": "REPEAT", **held}
+        if len(known) >= MAX_REQUESTS:
+            raise TooManyRequestsForJob(
+                f"{len(known)} requests already wait for {key}; at most {MAX_REQUESTS} are registered per job"
+            )
+        try:
+            ddb.update_item(
+                TableName=table,
+                Key={"pk": {"S": key}},
+                UpdateExpression="ADD corrs :c",
+                ConditionExpression="st = :st AND expiresAt = :exp AND NOT contains(corrs, :k)",
+                ExpressionAttributeValues={
+                    ":c": {"SS": [ck]},
+                    ":k": {"S": ck},
+                    ":st": {"S": state},
+                    ":exp": {"N": item["expiresAt"]["N"]},
+                },
+            )
+            return {"role": "DUPLICATE", **held}
+        except Exception as exc:
+            if not _ccf(exc):
+                raise
+    raise LockLost(f"the lock item {key} kept changing; gave up after {ATTEMPTS} attempts")
+
+
+def register(table: str, key: str, *, name: str, token: str) -> dict[str, Any] | None:
+    """Register ``token`` to be answered by the owner; the stored outcome if it already ended."""
+    ddb = client("dynamodb")
+    try:
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET regs.#n = :t",
+            ConditionExpression="st = :running AND expiresAt >= :now",
+            ExpressionAttributeNames={"#n": name},
+            ExpressionAttributeValues={
+                ":t": {"S": token},
+                ":running": {"S": RUNNING},
+                ":now": {"N": str(int(clock.epoch()))},
+            },
+        )
+        return None
+    except Exception as exc:
+        if not _ccf(exc):
+            raise
+    item = _get(table, key)
+    if item is not None and item["st"]["S"] == ENDED:
+        return json.loads(item["out"]["S"])
+    raise LockLost(f"the watch of {key} ended without leaving its outcome (the lock expired)")
+
+
+def end(table: str, key: str, *, me: str, outcome: dict[str, Any], window: int) -> int:
+    """Leave the ENDED record and answer every registered token; how many were answered."""
+    ddb = client("dynamodb")
+    text = json.dumps(outcome, separators=(",", ":"))
+    try:
+        old = ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": key}},
+            UpdateExpression="SET st = :ended, #out = :o, expiresAt = :exp REMOVE regs, req",
+            ConditionExpression="st = :running AND #o = :me",
+            ExpressionAttributeNames={"#o": "owner", "#out": "out"},
+            ExpressionAttributeValues={
+                ":ended": {"S": ENDED},
+                ":running": {"S": RUNNING},
+                ":o": {"S": text},
+                ":me": {"S": me},
+                ":exp": {"N": str(int(clock.epoch()) + window)},
+            },
+            ReturnValues="ALL_OLD",
+        )["Attributes"]
+    except Exception as exc:
+        if _ccf(exc):
+            return 0  # not ours any more (recovered, or expired and taken): nothing to answer
+        raise
+    answered = 0
+    sfn = client("stepfunctions")
+    for token in (old.get("regs", {}).get("M") or {}).values():
+        try:
+            sfn.send_task_success(taskToken=token["S"], output=text)
+            answered += 1
+        except Exception as exc:  # the waiter timed out or was stopped: nothing left to answer
+            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
+            if code not in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
+                raise
+    return answered
+
+
+def answer(token: str, outcome: dict[str, Any]) -> None:
+    """Answer one waiter directly (a registration that found the record already ENDED)."""
+    client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(outcome, separators=(",", ":")))
+
+
+def state_machine_of(execution_arn: str) -> str:
+    """arn:...:execution:<machine>:<name> -> arn:...:stateMachine:<machine>."""
+    parts = execution_arn.split(":")
+    if len(parts) < 8 or parts[5] != "execution":
+        raise InvalidRequestError(f"{execution_arn!r} is not an execution ARN")
+    return ":".join([*parts[:5], "stateMachine", parts[6]])
+
+
+def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
+    """The watch that execution ``ref`` stored for its continuation, if ``me`` is that
+    continuation: ``ref`` is an execution of this same state machine that runs (or was stopped
+    after starting us), the record is ``ref``'s, and it names this execution. Anything else is
+    an InvalidRequestError."""
+    if not isinstance(ref, str) or not ref:
+        raise InvalidRequestError("neptuneWatchContinue.from must name the execution that continues")
+    mine = state_machine_of(me)
+    if state_machine_of(ref) != mine:
+        raise InvalidRequestError("a continuation is accepted only from an execution of this state machine")
+    item = _get(table, f"cont#{ref}")
+    if item is None or item.get("owner", {}).get("S") != ref or item.get("child", {}).get("S") != me.split(":")[-1]:
+        raise InvalidRequestError("no continuation of this execution was recorded by the execution it names")
+    try:
+        desc = client("stepfunctions").describe_execution(executionArn=ref)
+    except Exception as exc:
+        raise InvalidRequestError(f"the continuing execution cannot be described: {exc}") from exc
+    # RUNNING, or stopped since it started us (an operator's abort, a timeout): the record binds
+    # this execution by name, so the watch goes on here and the recovery rule leaves it alone.
+    if desc.get("status") not in ("RUNNING", "ABORTED", "TIMED_OUT") or desc.get("stateMachineArn") != mine:
+        raise InvalidRequestError("a continuation is accepted only from an execution of this state machine that runs or was stopped")
+    return json.loads(item["watch"]["S"])
+
+
+def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
+    """Take over the lock an aborted or timed-out owner left RUNNING; its request, or None."""
+    if not isinstance(dead, str) or state_machine_of(dead) != state_machine_of(me):
+        return None
+    try:
+        desc = client("stepfunctions").describe_execution(executionArn=dead)
+    except Exception:
+        return None
+    if desc.get("status") not in ("ABORTED", "TIMED_OUT") or desc.get("stateMachineArn") != state_machine_of(me):
+        return None
+    ddb = client("dynamodb")
+    scan_key = _lock_key_of(desc)
+    if scan_key is None:
+        return None
+    item = _get(table, scan_key)
+    if item is None or item["st"]["S"] != RUNNING or item["owner"]["S"] != dead:
+        return None
+    if _continuation_running(table, dead):
+        return None  # the watch goes on in a continuation, which ends the lock in the owner's name
+    try:
+        ddb.update_item(
+            TableName=table,
+            Key={"pk": {"S": scan_key}},
+            UpdateExpression="SET #o = :me",
+            ConditionExpression="st = :running AND #o = :dead",
+            ExpressionAttributeNames={"#o": "owner"},
+            ExpressionAttributeValues={":me": {"S": me}, ":dead": {"S": dead}, ":running": {"S": RUNNING}},
+        )
+    except Exception as exc:
+        if _ccf(exc):
+            return None
+        raise
+    return json.loads(item["req"]["S"])
+
+
+def _continuation_running(table: str, execution: str) -> bool:
+    """True if ``execution`` handed its watch to a continuation that still runs."""
+    record = _get(table, f"cont#{execution}")
+    if record is None:
+        return False
+    child = state_machine_of(execution).replace(":stateMachine:", ":execution:") + ":" + record["child"]["S"]
+    try:
+        return client("stepfunctions").describe_execution(executionArn=child).get("status") == "RUNNING"
+    except Exception:
+        return False
+
+
+def _lock_key_of(desc: dict[str, Any]) -> str | None:
+    """The lock key of an execution, from its input (a request, a continuation or a recovery)."""
+    try:
+        data = json.loads(desc.get("input") or "null")
+    except ValueError:
+        return None
+    if isinstance(data, dict) and isinstance(data.get("job"), dict):
+        job = data["job"]
+        return f"{job.get('kind')}#{job.get('id')}"
+    return None
