@@ -54,21 +54,7 @@ def test_forty_watches_end_and_none_is_doubled_or_wrong(forty):
     assert result.doubled == [] and result.wrong == []
 
 
-# Today's definition joins a duplicate with another correlationId to the owner and publishes
-# nothing for it, which docs/CONTRACT.md section 2 now says is wrong (helper `def` is redesigning
-# duplicates). Until that lands, only such requests may be missing; the next test states the
-# contract's invariant and is expected to fail until then.
-def test_forty_watches_lose_only_joined_duplicates_today(forty):
-    work, result = forty
-    shared = {
-        (r["job"]["kind"], r["job"]["id"], r["correlationId"])
-        for r in work.requests
-        if sum(1 for q in work.requests if q["job"] == r["job"]) > 1
-    }
-    assert set(result.lost) <= shared
-    assert len(set(result.lost)) <= work.new_correlation_duplicates
-
-
-@pytest.mark.xfail(reason="today's definition publishes nothing for a joined duplicate with another correlationId", strict=False)
 def test_forty_watches_lose_no_outcome(forty):
-    assert forty[1].lost == []
+    work, result = forty
+    assert result.lost == []
+    assert result.sns == result.events == len(work.expected)

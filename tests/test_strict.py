@@ -327,3 +327,17 @@ def test_all_executions_and_transitions_read_past_the_first_page(rt):
     assert {e["executionArn"] for e in rt.executions(arn)} == set(started)
     assert set(started) <= {e["executionArn"] for e in rt.all_executions()}
     assert rt.transitions() - before == 2 * 105
+
+
+# A service error moto's integration does not map ---------------------------------------------
+# ERRORS: a task's failure is an ordinary error (States.ALL catches it); moto reported an
+# unmapped service error (EventBridge PutEvents to a missing bus) as States.Runtime, which the
+# strict States.ALL rule would then make uncatchable.
+def test_an_unmapped_service_error_is_a_catchable_task_failure(rt):
+    definition = task(rt, {"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": [
+        {"EventBusName": "no-such-bus", "Source": "s", "DetailType": "d", "Detail": {}}]}})  # fmt: skip
+    desc = run(rt, definition)
+    assert desc["status"] == "SUCCEEDED" and output(desc) == "caught"
+    failed(run(rt, task(rt, {"Resource": "arn:aws:states:::events:putEvents", "Parameters": {"Entries": [
+        {"EventBusName": "no-such-bus", "Source": "s", "DetailType": "d", "Detail": {}}]}}, catch=None)),
+        "EventBridge.ResourceNotFoundException")  # fmt: skip

@@ -274,3 +274,35 @@ def set_error(saved: Any) -> Any:
         saved(self, error)
 
     return run
+
+
+# Service prefix of the error names of optimized integrations moto does not map.
+_SERVICE_PREFIX = {"events": "EventBridge", "sqs": "SQS", "states": "StepFunctions"}
+
+
+def task_from_error(saved: Any) -> Any:
+    """A service error moto's integration does not map (e.g. EventBridge PutEvents'
+    ResourceNotFoundException) is a task failure named ``<Service>.<Code>`` that ``States.ALL``
+    catches, as in AWS, not States.Runtime (which, strict, nothing may catch)."""
+
+    def run(self: Any, env: Any, ex: Exception) -> Any:
+        from botocore.exceptions import ClientError
+        from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import (
+            CustomErrorName,
+        )
+
+        if not isinstance(ex, ClientError):
+            return saved(self, env, ex)
+        service = getattr(self, "_get_boto_service_name", lambda: "task")()
+        code = ex.response.get("Error", {}).get("Code") or type(ex).__name__
+        name = f"{_SERVICE_PREFIX.get(service, service.capitalize())}.{code}"
+        return FailureEvent(
+            env=env,
+            error_name=CustomErrorName(error_name=name),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(error=name, cause=str(ex.response.get("Error", {}).get("Message") or ex))
+            ),
+        )
+
+    return run
