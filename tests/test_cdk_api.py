@@ -168,7 +168,7 @@ def test_dashboard_shows_outcomes_polls_errors_and_publication_failures(users: d
 def test_alarms_can_be_turned_off(users: dict[str, Built]) -> None:
     assert users["quiet"].watch.alarms == {}
     assert not h.resources(users["quiet"].json, "AWS::CloudWatch::Alarm")
-    assert len(h.resources(users["owned"].json, "AWS::CloudWatch::Alarm")) == 6
+    assert len(h.resources(users["owned"].json, "AWS::CloudWatch::Alarm")) == 7  # 6 + OutcomesUnpublished (flow.py)
 
 
 def test_metric_outcomes(users: dict[str, Built]) -> None:

@@ -16,7 +16,7 @@ import botocore.session
 import pytest
 from watcher.policy import PollPolicy, pacing_age
 from watcher.settings import Settings, settings
-from watcher.watch import poll, prepare
+from watcher.watch import new_watch, poll
 
 EPOCH = 1_800_000_000  # the emulator's virtual 0 and the handlers' clock (tests/conftest.py)
 FNS = {k: {"status": "s", "cancel": "c"} for k in ("loader", "import", "export")}
@@ -73,7 +73,7 @@ def test_job_age_waits_are_never_longer_than_the_time_only_wait_nor_past_the_dea
 
 def _first_wait(neptune, kind: str, **counters) -> int:
     neptune.start(jobs=[{"kind": kind, "id": IDS[kind], "timeline": [{"at": 0, "status": RUNNING[kind], "counters": counters}]}])
-    w = prepare({"request": {"job": {"kind": kind, "id": IDS[kind]}}, "functions": FNS}, execution_id="x", cfg=settings())
+    w = new_watch({"request": {"job": {"kind": kind, "id": IDS[kind]}}, "functions": FNS}, execution_id="x", cfg=settings())
     neptune.now = 30.0  # the first poll, 30 s into the watch
     w = poll(w, cfg=settings())
     assert w["next"] == "WAIT"

@@ -27,7 +27,7 @@ from watcher.errors import InvalidRequestError
 from watcher.limits import MAX_CONTEXT_BYTES, MAX_TASK_TOKEN, json_bytes
 from watcher.outcome import finalize
 from watcher.settings import Settings
-from watcher.watch import prepare
+from watcher.watch import new_watch
 
 FNS = {k: {"status": f"{k}-s", "cancel": f"{k}-c"} for k in ("loader", "import", "export")}
 LOADER = {"kind": "loader", "id": "load-1"}
@@ -44,7 +44,7 @@ def fixed_clock():
 
 
 def _prepare(request):
-    return prepare({"request": request, "functions": FNS}, execution_id="arn:x", cfg=Settings())
+    return new_watch({"request": request, "functions": FNS}, execution_id="arn:x", cfg=Settings())
 
 
 def _rejected(request) -> str:

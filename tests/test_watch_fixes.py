@@ -26,7 +26,7 @@ import pytest
 from watcher import clock
 from watcher.settings import Settings
 from watcher.statuses import classify
-from watcher.watch import DEFAULT_ROLLBACK_MAX_SECONDS, prepare
+from watcher.watch import DEFAULT_ROLLBACK_MAX_SECONDS, new_watch
 
 from neptune_watch.runner import run_scenario
 from neptune_watch.scenario import load_scenario
@@ -216,7 +216,7 @@ def test_the_rollback_bound_is_a_setting_with_a_documented_default():
     clock.use(lambda: 1_800_000_000.0)
     try:
         fns = {k: {"status": "s", "cancel": "c"} for k in ("loader", "import", "export")}
-        w = prepare({"request": {"job": {"kind": "import", "id": IDS["import"]}}, "functions": fns},
+        w = new_watch({"request": {"job": {"kind": "import", "id": IDS["import"]}}, "functions": fns},
                     execution_id="x", cfg=Settings())  # fmt: skip
     finally:
         clock.use(None)
