@@ -1,4 +1,5 @@
-"""Local-runtime benchmark: wall time to watch a 6-hour, a 2-day and a 7-day bulk load end to end.
+"""Local-runtime benchmark: wall time to watch a 6-hour, a 2-day, a 7-day and a 10-day bulk load
+end to end, and 1,000 concurrent watches on one runtime.
 
     .venv/bin/python bench/local.py
 
@@ -14,8 +15,17 @@ The 6-hour load runs three times, each time alone (its wall time has a target). 
 within 3 minutes on a 2-CPU machine, the 2-day and 7-day loads then run side by side;
 ``--sequential`` runs them one after the other instead.
 
-The last line is ``six_hour_wall=<s>``, the median of the runtime's wall seconds over the
-6-hour runs.
+Then ``--concurrent`` watches (default 1,000) start together on ONE runtime, in a fresh
+interpreter: mixed kinds (loader, import, export) and outcomes (succeeded, failed, cancelled,
+not found, invalid request, timed out; jobs of 1 to 15 minutes), 10% duplicates (half an
+identical repeat, half the same job with a new ``correlationId``). Reported: wall time (start to
+the last execution's end), peak RSS, peak threads, transitions, and the outcomes lost and
+doubled per distinct request (job + ``correlationId``, docs/CONTRACT.md section 2) on SNS and on
+EventBridge (a request with no outcome on a channel counts once per channel).
+
+The last line holds the figures as ``key=value``: ``six_hour_wall=`` (median of the 6-hour
+runs' runtime wall seconds), ``ten_day_wall=``, ``concurrent_1000_wall_s=``, ``lost=``,
+``doubled=``, ``peak_rss_mb=``, ``peak_threads=``.
 """
 
 from __future__ import annotations
@@ -43,8 +53,10 @@ LOADS = {
     "6h": 6 * HOUR,
     "2d": 48 * HOUR,
     "7d": 168 * HOUR,
+    "10d": 240 * HOUR,
 }
-BUDGET = 172.0  # real seconds for the whole bench: the last batch's runs get what is left
+BUDGET = 400.0  # real seconds for the loads: the last batch's runs get what is left
+CONCURRENT_TIMEOUT = 900.0
 
 
 def scenario(name: str, seconds: int) -> dict[str, Any]:
@@ -108,6 +120,43 @@ def run_one(name: str, timeout: float) -> dict[str, Any]:
     }
 
 
+def run_concurrent(n: int, timeout: float) -> dict[str, Any]:
+    """In the child process: ``n`` watches together on one runtime."""
+    import resource
+
+    for p in (str(REPO / "lambdas"), str(REPO)):
+        if p not in sys.path:
+            sys.path.insert(0, p)
+    from neptune_watch.local import many
+
+    work = many.workload(n)
+    with (
+        contextlib.redirect_stdout(io.StringIO()),
+        contextlib.redirect_stderr(io.StringIO()),
+        warnings.catch_warnings(),
+    ):
+        warnings.simplefilter("ignore")
+        result = many.run(work, timeout=timeout, transitions=True)
+    return {
+        "watches": n,
+        "distinct": len(work.expected),
+        "identicalDuplicates": work.identical_duplicates,
+        "newCorrelationDuplicates": work.new_correlation_duplicates,
+        "wallSeconds": round(result.wall_seconds, 2),
+        "executions": result.executions,
+        "statuses": dict(result.statuses),
+        "lost": len(result.lost),
+        "doubled": len(result.doubled),
+        "wrong": len(result.wrong),
+        "lostSample": [list(k) for k in result.lost[:5]],
+        "sns": result.sns,
+        "events": result.events,
+        "transitions": result.transitions,
+        "peakThreads": result.peak_threads,
+        "peakRssMb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
 def _row(
     name: str, stdout: str, stderr: str, process_wall: float, alongside: int
 ) -> dict[str, Any]:
@@ -127,11 +176,13 @@ def fmt_hms(seconds: float) -> str:
     return f"{h}:{m:02d}:{s:02d}"
 
 
-
-
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--one", choices=sorted(LOADS), help=argparse.SUPPRESS)  # child mode
+    ap.add_argument("--one-concurrent", type=int, help=argparse.SUPPRESS)  # child mode
+    ap.add_argument(
+        "--concurrent", type=int, default=1000, help="watches to run together (0: none)"
+    )
     ap.add_argument("--timeout", type=float, default=BUDGET, help=argparse.SUPPRESS)
     ap.add_argument("--only", nargs="*", choices=sorted(LOADS), default=list(LOADS))
     ap.add_argument(
@@ -143,6 +194,9 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps(run_one(args.one, args.timeout)))
+        return 0
+    if args.one_concurrent:
+        print(json.dumps(run_concurrent(args.one_concurrent, args.timeout)))
         return 0
 
     started = time.perf_counter()
@@ -229,11 +283,62 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"6 h load, runtime wall over {len(six)} runs: median {statistics.median(six):.2f} s (min {min(six):.2f}, max {max(six):.2f})"
         )
+    ten = [r["wallSeconds"] for r in rows if r["name"] == "10d" and "wallSeconds" in r]
+    conc: dict[str, Any] = {}
+    if args.concurrent:
+        proc = subprocess.run(
+            [
+                str(PYTHON),
+                str(Path(__file__).resolve()),
+                "--one-concurrent",
+                str(args.concurrent),
+                "--timeout",
+                str(CONCURRENT_TIMEOUT),
+            ],
+            cwd=REPO,
+            capture_output=True,
+            text=True,
+            check=False,
+        )
+        try:
+            conc = json.loads(proc.stdout.strip().splitlines()[-1])
+        except (IndexError, ValueError):
+            print(
+                f"concurrent run failed: {(proc.stderr.strip().splitlines() or ['no output'])[-1][:300]}"
+            )
+    if conc:
+        print()
+        print(
+            f"{conc['watches']} concurrent watches on one runtime ({conc['distinct']} distinct requests; duplicates: "
+            f"{conc['identicalDuplicates']} identical, {conc['newCorrelationDuplicates']} with a new correlationId)"
+        )
+        print(
+            f"  wall {conc['wallSeconds']:.1f} s, {conc['executions']} executions {conc['statuses']}, "
+            f"{conc['transitions']} transitions ({1000 * conc['wallSeconds'] / max(conc['transitions'] or 1, 1):.2f} ms each)"
+        )
+        print(f"  peak RSS {conc['peakRssMb']:.0f} MB, peak threads {conc['peakThreads']}")
+        print(
+            f"  published: {conc['sns']} SNS, {conc['events']} EventBridge; per distinct request and channel: "
+            f"lost {conc['lost']}, doubled {conc['doubled']}, wrong outcome {conc['wrong']}"
+        )
+        if conc["lostSample"]:
+            print(f"  lost, e.g.: {conc['lostSample']}")
     print(f"bench time {time.perf_counter() - started:.1f} s")
     print(
         f"load average (1 min) at start {load_at_start:.2f}, at end {os.getloadavg()[0]:.2f} on {os.cpu_count()} CPUs"
     )
-    print(f"six_hour_wall={statistics.median(six):.2f}" if six else "six_hour_wall=nan")
+    figures = {
+        "six_hour_wall": f"{statistics.median(six):.2f}" if six else "nan",
+        "ten_day_wall": f"{ten[0]:.2f}" if ten else "nan",
+        "concurrent_1000_wall_s": f"{conc['wallSeconds']:.1f}"
+        if conc and conc["watches"] == 1000
+        else "nan",
+        "lost": conc.get("lost", "nan"),
+        "doubled": conc.get("doubled", "nan"),
+        "peak_rss_mb": conc.get("peakRssMb", "nan"),
+        "peak_threads": conc.get("peakThreads", "nan"),
+    }
+    print(" ".join(f"{k}={v}" for k, v in figures.items()))
     return 0
 
 

@@ -35,6 +35,7 @@ __all__ = [
     "OPERATION_SERVICE",
     "TIMEOUT_FAULT",
     "ErrorSpec",
+    "Expect",
     "FaultSpec",
     "JobKind",
     "JobSpec",
@@ -216,6 +217,15 @@ class FaultSpec(_StrictModel):
         return canonical
 
 
+class Expect(_StrictModel):
+    """What ``run-scenario --check`` verifies: the outcome, the execution's status and the
+    number of calls of each named operation (each optional)."""
+
+    outcome: str | None = None
+    status: str | None = None
+    calls: dict[str, int] = Field(default_factory=dict)
+
+
 class Scenario(_StrictModel):
     """A whole scenario file."""
 
@@ -224,6 +234,7 @@ class Scenario(_StrictModel):
     jobs: list[JobSpec] = Field(default_factory=list)
     faults: list[FaultSpec] = Field(default_factory=list)
     settings: dict[str, Any] = Field(default_factory=dict)
+    expect: Expect | None = None
 
     @model_validator(mode="after")
     def _job_ids_are_unique(self) -> Scenario:

@@ -33,16 +33,32 @@ has a test per patch. The patches:
 11. ``copy`` in the interpreter's state, path and task modules: it deep-copies the state for
    every JSONPath read and every state's input; a copier for JSON values (falling back to ``copy.deepcopy`` for anything else) does
    the same several times faster (a speed-up only).
-12. ``DynamoDBBackend.put_item`` / ``update_item`` / ``delete_item`` / ``get_item`` run one at a
+12. Strictness (:mod:`neptune_watch.local.strict`, table in docs/LOCAL-RUNTIME.md): where moto
+   is more lenient than AWS Step Functions, the runtime fails as AWS does (Choice on a missing
+   path, payload and history limits, ``States.ALL`` vs States.Runtime/DataLimitExceeded, Fail
+   state and SendTask* limits, execution names).
+13. ``parse`` in the interpreter's JSONPath module and ``ExecutionWorker._get_evaluation_entrypoint``:
+   each JSONPath and each definition is parsed once, not on every read / every execution
+   (a speed-up only).
+14. ``lambda_eval_utils._invoke_lambda_function``: a ``lambda:invoke`` task of one of our
+   functions calls the dispatcher directly instead of going through boto3 and moto's Lambda
+   API (a speed-up only: the same payload, status code and FunctionError).
+15. ``DynamoDBBackend.put_item`` / ``update_item`` / ``delete_item`` / ``get_item`` run one at a
    time: moto checks a ConditionExpression and then writes without a lock, so two threads could
    both pass ``attribute_not_exists(pk)``; DynamoDB applies a conditional write atomically
    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+
+:data:`HOOKS` lists every replaced name; :func:`install` checks them first and names any that
+the installed moto lacks.
 """
 
 from __future__ import annotations
 
 import copy as _real_copy
 import functools
+import importlib
+import importlib.metadata
+import io
 import threading
 import time as _real_time
 import uuid
@@ -50,37 +66,67 @@ from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
 
-from moto.awslambda_simple.models import LambdaSimpleBackend
-from moto.core.responses import EmptyResult
-from moto.dynamodb.models import DynamoDBBackend
-from moto.stepfunctions.parser.asl.component.common.path import result_path as result_path_module
-from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
-from moto.stepfunctions.parser.asl.component.common.string import (
-    string_expression as string_expression_module,
-)
-from moto.stepfunctions.parser.asl.component.program import program as program_module
-from moto.stepfunctions.parser.asl.component.state.exec import execute_state as execute_state_module
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service as state_task_service_module,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
-    state_task_service_callback as callback_service,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
-    StateTaskServiceAwsSdk,
-)
-from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
-    StateTaskServiceSfn,
-)
-from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
-    WaitFunction,
-)
-from moto.stepfunctions.parser.asl.eval import states as states_module
-from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
-from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
-from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
-from moto.stepfunctions.parser.models import StepFunctionsParserBackend
-from moto.stepfunctions.responses import StepFunctionResponse
+try:
+    from moto.awslambda_simple.models import LambdaSimpleBackend
+    from moto.core.responses import EmptyResult
+    from moto.dynamodb.models import DynamoDBBackend
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
+        ErrorEqualsDecl,
+    )
+    from moto.stepfunctions.parser.asl.component.common.path import (
+        result_path as result_path_module,
+    )
+    from moto.stepfunctions.parser.asl.component.common.result_selector import ResultSelector
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl
+    from moto.stepfunctions.parser.asl.component.common.string import (
+        string_expression as string_expression_module,
+    )
+    from moto.stepfunctions.parser.asl.component.program import program as program_module
+    from moto.stepfunctions.parser.asl.component.state import state as state_module
+    from moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable import (
+        ComparisonVariable,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec import (
+        execute_state as execute_state_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        lambda_eval_utils,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import (
+        state_task_lambda as state_task_lambda_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service as state_task_service_module,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service import (
+        state_task_service_callback as callback_service,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk import (
+        StateTaskServiceAwsSdk,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn import (
+        StateTaskServiceSfn,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task import StateTask
+    from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import (
+        WaitFunction,
+    )
+    from moto.stepfunctions.parser.asl.eval import states as states_module
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import boto_client as boto_client_module
+    from moto.stepfunctions.parser.asl.utils import json_path as json_path_module
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import StepFunctionsParserBackend
+    from moto.stepfunctions.responses import StepFunctionResponse
+
+    from neptune_watch.local import strict
+
+    _IMPORT_ERROR: ImportError | None = None
+except ImportError as _exc:  # a moto that is not 5.2.5: install() names what is missing
+    _IMPORT_ERROR = _exc
 
 from neptune_watch.local.clock import VirtualClock
 
@@ -201,10 +247,12 @@ def _sync2_output_of(typ: Any, value: Any) -> None:
 
 
 def _start_execution(self: Any, state_machine_arn: str, name: Any = None, *args: Any, **kwargs: Any) -> Any:
+    strict.check_start_execution(name, args[0] if args else kwargs.get("execution_input"))
     return _saved["parser.start_execution"](self, state_machine_arn, name or str(uuid.uuid4()), *args, **kwargs)
 
 
 def _send_task_failure(self: Any) -> Any:
+    strict.check_send_task_failure(self._get_param("taskToken"), self._get_param("error"), self._get_param("cause"))
     self.stepfunction_backend.send_task_failure(
         self._get_param("taskToken"), error=self._get_param("error"), cause=self._get_param("cause")
     )
@@ -260,9 +308,30 @@ def _virtual_sleep(seconds: float) -> None:
     _clock().sleep(float(seconds))
 
 
+_ended = threading.Condition()
+_ended_count = [0]
+_seen = threading.local()
+SYNC_WAIT_CAP_SECONDS = 0.5
+
+
+def _execution_ended() -> None:
+    with _ended:
+        _ended_count[0] += 1
+        _ended.notify_all()
+
+
 def _idle_sleep(seconds: float) -> None:
-    with _clock().idle():
-        _real_time.sleep(min(float(seconds), SYNC_POLL_SECONDS))
+    """A ``.sync`` parent between two looks at its child: wait until some execution ends.
+
+    moto looks every 0.5 s of real time; looking every 10 ms made each waiting parent cost CPU
+    in proportion to the wall time of everything else, so a watch slowed with every
+    continuation. Now a parent sleeps until an execution has ended since its last look (or
+    ``SYNC_WAIT_CAP_SECONDS``, for a child stopped from outside).
+    """
+    with _clock().idle(), _ended:
+        if getattr(_seen, "count", None) == _ended_count[0]:
+            _ended.wait_for(lambda: _ended_count[0] != _seen.count, timeout=SYNC_WAIT_CAP_SECONDS)
+        _seen.count = _ended_count[0]
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
@@ -280,9 +349,206 @@ def _start(self: Any) -> None:
             logic()
         finally:
             clock.leave()
+            _execution_ended()
 
     thread = threading.Thread(target=run, daemon=True, name="sfn-execution")
     thread.start()
+
+MOTO_VERSION = "5.2.5"
+
+#: Every moto name the adapter replaces, as ``module:Owner.attribute`` (``module:attribute`` for a
+#: module-level name). :func:`missing_hooks` resolves each one; :func:`install` refuses to start
+#: if any is gone, naming it.
+HOOKS: tuple[str, ...] = (
+    "moto.awslambda_simple.models:LambdaSimpleBackend.invoke",
+    "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:WaitFunction._wait_interval",
+    "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl:time",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:time",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:_DELAY_SECONDS_SYNC_CONDITION_CHECK",
+    "moto.stepfunctions.parser.asl.eval.callback.callback:CallbackEndpoint.wait",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker.start",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._execution_logic",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_environment",
+    "moto.stepfunctions.parser.asl.component.program.program:threading",
+    "moto.stepfunctions.parser.asl.utils.boto_client:boto3",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state:Thread",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._eval_service_task",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._normalise_response",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_sfn:StateTaskServiceSfn._sync2_api_output_of",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_aws_sdk:StateTaskServiceAwsSdk._eval_service_task",
+    "moto.stepfunctions.parser.models:StepFunctionsParserBackend.start_execution",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_failure",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_success",
+    "moto.stepfunctions.responses:StepFunctionResponse.send_task_heartbeat",
+    "moto.stepfunctions.parser.asl.eval.states:copy",
+    "moto.stepfunctions.parser.asl.component.common.string.string_expression:copy",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path:copy",
+    "moto.stepfunctions.parser.asl.component.state.exec.execute_state:copy",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service:copy",
+    # strict rules (neptune_watch.local.strict)
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.comparison_variable:ComparisonVariable._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.choice.comparison.variable:NoSuchVariable",
+    "moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl:ErrorEqualsDecl._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:StateTask._eval_parameters",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda:StateTaskLambda._eval_parameters",
+    "moto.stepfunctions.parser.asl.component.state.fail.state_fail:StateFail._eval_state",
+    "moto.stepfunctions.parser.asl.component.state.state:CommonStateField._eval_body",
+    "moto.stepfunctions.parser.asl.component.state.state:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service:is_within_size_quota",
+    "moto.stepfunctions.parser.asl.eval.event.event_manager:EventManager._history_event_list",
+    "moto.stepfunctions.parser.asl.component.common.result_selector:ResultSelector._eval_body",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path:ResultPath._eval_body",
+    "moto.stepfunctions.parser.asl.eval.environment:Environment.set_error",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task:StateTask._from_error",
+    "moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name:CustomErrorName",
+    "moto.stepfunctions.parser.asl.eval.environment:Environment._program_state",
+    "moto.dynamodb.models:DynamoDBBackend.put_item",
+    "moto.dynamodb.models:DynamoDBBackend.update_item",
+    "moto.dynamodb.models:DynamoDBBackend.delete_item",
+    "moto.dynamodb.models:DynamoDBBackend.get_item",
+    # speed-ups
+    "moto.stepfunctions.parser.asl.utils.json_path:parse",
+    "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils:_invoke_lambda_function",
+    "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils:_from_payload",
+)
+
+
+class MissingHookError(RuntimeError):
+    """The installed moto lacks a name the adapter patches (the adapter is written for moto 5.2.5)."""
+
+
+def missing_hooks() -> list[str]:
+    """The entries of :data:`HOOKS` that the installed moto does not have."""
+    missing = []
+    for hook in HOOKS:
+        module_name, _, path = hook.partition(":")
+        try:
+            obj: Any = importlib.import_module(module_name)
+            *owners, attribute = path.split(".")
+            for owner in owners:
+                obj = getattr(obj, owner)
+            if attribute in ("_history_event_list", "_program_state"):  # instance attributes
+                if f"self.{attribute}" not in _source(obj.__init__):
+                    raise AttributeError(attribute)
+            else:
+                getattr(obj, attribute)
+        except (ImportError, AttributeError):
+            missing.append(hook)
+    return missing
+
+
+def _source(func: Any) -> str:
+    import inspect
+
+    try:
+        return inspect.getsource(func)
+    except (OSError, TypeError):
+        return ""
+
+
+def check_hooks() -> None:
+    """Raise :class:`MissingHookError` naming every patched moto name that is gone."""
+    missing = missing_hooks()
+    if missing or _IMPORT_ERROR is not None:
+        try:
+            version = importlib.metadata.version("moto")
+        except importlib.metadata.PackageNotFoundError:
+            version = "not installed"
+        raise MissingHookError(
+            f"the local runtime needs moto=={MOTO_VERSION} (installed: {version}); "
+            f"missing hook(s): {', '.join(missing) or _IMPORT_ERROR}"
+        )
+
+
+def _strict_patches() -> list[tuple[Any, str, Any]]:
+    """(owner, attribute, replacement) of each strict rule."""
+    return [
+        (ComparisonVariable, "_eval_body", strict.comparison_variable_eval),
+        (ErrorEqualsDecl, "_eval_body", strict.error_equals_eval(ErrorEqualsDecl._eval_body)),
+        (StateTask, "_eval_parameters", strict.parameters_eval(StateTask._eval_parameters)),
+        (
+            state_task_lambda_module.StateTaskLambda,
+            "_eval_parameters",
+            strict.parameters_eval(state_task_lambda_module.StateTaskLambda._eval_parameters),
+        ),
+        (StateFail, "_eval_state", strict.fail_state_eval(StateFail._eval_state)),
+        (state_module.CommonStateField, "_eval_body", strict.state_eval_body(state_module.CommonStateField._eval_body)),
+        (ResultSelector, "_eval_body", strict.result_selector_eval(ResultSelector._eval_body)),
+        (Environment, "set_error", strict.set_error(Environment.set_error)),
+        (StateTask, "_from_error", strict.task_from_error(StateTask._from_error)),
+        (result_path_module.ResultPath, "_eval_body", strict.result_path_eval(result_path_module.ResultPath._eval_body)),
+        (state_module, "is_within_size_quota", strict.state_within_payload_limit),
+        (state_task_lambda_module, "is_within_size_quota", strict.within_payload_limit),
+        (state_task_service_module, "is_within_size_quota", strict.within_payload_limit),
+        (StepFunctionResponse, "send_task_success", strict.send_task_success(StepFunctionResponse.send_task_success)),
+        (StepFunctionResponse, "send_task_heartbeat", strict.send_task_heartbeat(StepFunctionResponse.send_task_heartbeat)),
+    ]
+
+
+_strict_saved: list[tuple[Any, str, Any]] = []
+
+
+_parse_lock = threading.Lock()
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_json_path_once(path: str) -> Any:
+    return _saved_parse(path)
+
+
+def _parsed_json_path(path: str) -> Any:
+    """jsonpath_ng builds a new parser (lexer and LALR tables) for every path it parses; moto
+    parses the path again on every read. A parsed path is immutable: parse each one once
+    (under a lock, so that executions starting together do not all parse it at once)."""
+    with _parse_lock:
+        return _parsed_json_path_once(path)
+
+
+_saved_parse: Any = None
+
+
+@functools.lru_cache(maxsize=64)
+def _parsed_program(definition: str) -> Any:
+    """moto parses the whole definition (ANTLR) for every execution. The parsed program holds no
+    per-execution state (that lives in the Environment), so executions of one definition share it."""
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+def _evaluation_entrypoint(self: Any) -> Any:
+    with _parse_lock:
+        return _parsed_program(self._evaluation_details.state_machine_details.definition)
+
+
+def _direct_invoke(saved: Any) -> Any:
+    """A ``lambda:invoke`` task of one of our functions calls the handler directly, as
+    :func:`_invoke` would behind boto3 and moto's Lambda API, without the HTTP-shaped round
+    trip (serialise, route, parse) per call. Anything else takes moto's way."""
+
+    def run(parameters: dict, region: str, state_credentials: Any) -> Any:
+        name = str(parameters.get("FunctionName", "")).split(":function:")[-1].split(":")[0]
+        if name not in _active.get("functions", ()) or parameters.get("InvocationType", "RequestResponse") != "RequestResponse":
+            return saved(parameters, region, state_credentials)
+        payload = parameters.get("Payload") or b"{}"
+        headers: dict[str, str] = {}
+        body = _active["dispatch"](name, payload if isinstance(payload, bytes) else str(payload).encode(), headers)
+        response = {"StatusCode": 200, "ExecutedVersion": "$LATEST", "Payload": lambda_eval_utils._from_payload(io.BytesIO(body))}
+        if "x-amz-function-error" in headers:
+            response["FunctionError"] = headers["x-amz-function-error"]
+        return response
+
+    return run
+
+
+def _speed_patches() -> list[tuple[Any, str, Any]]:
+    global _saved_parse
+    _saved_parse = json_path_module.parse
+    return [
+        (json_path_module, "parse", _parsed_json_path),
+        (ExecutionWorker, "_get_evaluation_entrypoint", _evaluation_entrypoint),
+        (lambda_eval_utils, "_invoke_lambda_function", _direct_invoke(lambda_eval_utils._invoke_lambda_function)),
+    ]
 
 
 _DYNAMODB_ITEM_OPS = ("put_item", "update_item", "delete_item", "get_item")
@@ -297,12 +563,14 @@ def _serialised(name: str) -> Callable[..., Any]:
     return run
 
 
-def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
-    """Install every patch, bound to ``clock`` and ``dispatch``. One runtime at a time."""
+def install(clock: VirtualClock, dispatch: Dispatcher, functions: frozenset[str] = frozenset()) -> None:
+    """Install every patch, bound to ``clock`` and ``dispatch`` (which serves ``functions``).
+    One runtime at a time."""
+    check_hooks()
     with _lock:
         if _active:
             raise RuntimeError("a local runtime is already running in this process")
-        _active.update(clock=clock, dispatch=dispatch)
+        _active.update(clock=clock, dispatch=dispatch, functions=functions)
         _saved.update(
             {
                 "LambdaSimpleBackend.invoke": LambdaSimpleBackend.invoke,
@@ -346,6 +614,9 @@ def install(clock: VirtualClock, dispatch: Dispatcher) -> None:
         for op in _DYNAMODB_ITEM_OPS:
             _saved[f"DynamoDBBackend.{op}"] = getattr(DynamoDBBackend, op)
             setattr(DynamoDBBackend, op, _serialised(op))
+        for owner, attribute, replacement in _strict_patches() + _speed_patches():
+            _strict_saved.append((owner, attribute, owner.__dict__[attribute] if isinstance(owner, type) else getattr(owner, attribute)))
+            setattr(owner, attribute, replacement)
 
 
 def uninstall() -> None:
@@ -375,6 +646,11 @@ def uninstall() -> None:
         StepFunctionResponse.send_task_failure = _saved["responses.send_task_failure"]  # type: ignore[method-assign]
         for op in _DYNAMODB_ITEM_OPS:
             setattr(DynamoDBBackend, op, _saved[f"DynamoDBBackend.{op}"])
+        while _strict_saved:
+            owner, attribute, original = _strict_saved.pop()
+            setattr(owner, attribute, original)
+        _parsed_json_path_once.cache_clear()
+        _parsed_program.cache_clear()
         _clients.clear()
         _saved.clear()
         _active.clear()

@@ -18,11 +18,14 @@ from collections.abc import Iterator
 
 
 class _Sleeper:
-    __slots__ = ("wake", "woken")
+    __slots__ = ("event", "wake", "woken")
 
     def __init__(self, wake: float) -> None:
         self.wake = wake
         self.woken = False
+        # Each sleeper waits on its own event: waking a few of hundreds of sleepers must not
+        # wake them all (a shared Condition's notify_all did, at every step of time).
+        self.event = threading.Event()
 
 
 class VirtualClock:
@@ -86,10 +89,11 @@ class VirtualClock:
             heapq.heappush(self._heap, (sleeper.wake, next(self._seq), sleeper))
             self._busy -= 1
             self._advance()
-            while not sleeper.woken and not self._closed:
-                self._cond.wait()
-            # _advance counted us busy again when it woke us.
-            if not participant:
+            if self._closed:
+                sleeper.event.set()
+        sleeper.event.wait()  # set by _advance (which counts us busy again) or by close
+        if not participant:
+            with self._cond:
                 self._busy -= 1
                 self._advance()
 
@@ -112,6 +116,8 @@ class VirtualClock:
         """Wake every sleeper for good (the runtime is going away); later sleeps return at once."""
         with self._cond:
             self._closed = True
+            for _, _, sleeper in self._heap:
+                sleeper.event.set()
             self._cond.notify_all()
 
     def _advance(self) -> None:
@@ -125,4 +131,4 @@ class VirtualClock:
             _, _, sleeper = heapq.heappop(self._heap)
             sleeper.woken = True
             self._busy += 1
-        self._cond.notify_all()
+            sleeper.event.set()

@@ -144,11 +144,13 @@ class LocalRuntime:
         self.log_level = log_level or os.environ.get("NEPTUNE_WATCH_LOG_LEVEL") or "WARNING"
         self.invocations: Counter[str] = Counter()
         self.finalized_at: list[float] = []
+        self.finalized_by_job: dict[str, float] = {}  # job id -> virtual time of its Finalize
         self.watches: dict[str, dict[str, Any]] = {}
         self._saved_env: dict[str, str | None] = {}
         self._mock: Any = None
         self._lock = threading.Lock()
         self.arns: dict[str, str] = {}
+        self._clients: dict[str, Any] = {}
 
     # Set-up ------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -192,7 +194,7 @@ class LocalRuntime:
         self._reset_watcher()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
-        adapter.install(self.clock, self._dispatch)
+        adapter.install(self.clock, self._dispatch, frozenset(FUNCTIONS))
         self._create_resources()
 
     def _reset_watcher(self) -> None:
@@ -210,7 +212,20 @@ class LocalRuntime:
                 handler.setStream(self.log_stream)
 
     def client(self, service: str) -> Any:
-        return boto3.client(service, region_name=REGION)
+        """A boto3 client of the in-process AWS (one per service: clients are thread-safe)."""
+        with self._lock:
+            if service not in self._clients:
+                self._clients[service] = boto3.client(service, region_name=REGION)
+            return self._clients[service]
+
+    def status(self, execution_arn: str) -> str:
+        """The execution's status, read from moto's backend (no API round trip)."""
+        return self._backend().describe_execution(execution_arn).status
+
+    def _backend(self) -> Any:
+        from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+
+        return stepfunctions_parser_backends[ACCOUNT][REGION]
 
     def _create_resources(self) -> None:
         iam = self.client("iam")
@@ -277,6 +292,7 @@ class LocalRuntime:
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
+        self._clients.clear()
         self.emulator.stop()
         from watcher import clients, clock
         from watcher.settings import settings
@@ -336,8 +352,11 @@ class LocalRuntime:
             with self._lock:
                 self.watches[f"{w['job']['kind']}:{w['job']['id']}"] = w
         if name == "nw-finalize":
+            job = ((result.get("outcome") or {}).get("job") if isinstance(result, dict) else None) or {}
             with self._lock:
                 self.finalized_at.append(self.clock.now())
+                if isinstance(job, dict) and isinstance(job.get("id"), str):
+                    self.finalized_by_job[job["id"]] = self.clock.now()
         return body
 
     # Jobs --------------------------------------------------------------------------------
@@ -365,19 +384,18 @@ class LocalRuntime:
 
     def wait(self, execution_arn: str, timeout: float = 120.0) -> dict[str, Any]:
         """Wait (real time) until the execution ends; its DescribeExecution."""
-        sfn = self.client("stepfunctions")
         deadline = time.monotonic() + timeout
         while True:
-            desc = sfn.describe_execution(executionArn=execution_arn)
-            if desc["status"] != "RUNNING":
-                return desc
+            if self.status(execution_arn) != "RUNNING":
+                return self.client("stepfunctions").describe_execution(executionArn=execution_arn)
             if time.monotonic() > deadline:
                 raise RuntimeError_(f"execution {execution_arn} still running after {timeout:.0f} s of real time")
             time.sleep(0.02)
 
     def executions(self, state_machine_arn: str | None = None) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
-        return sfn.list_executions(stateMachineArn=state_machine_arn or self.state_machine_arn)["executions"]
+        """Every execution of the state machine (all pages: moto, like AWS, pages at 100)."""
+        pages = self.client("stepfunctions").get_paginator("list_executions")
+        return [e for page in pages.paginate(stateMachineArn=state_machine_arn or self.state_machine_arn) for e in page["executions"]]
 
     def history(self, execution_arn: str) -> list[dict[str, Any]]:
         """The execution's history events, read from moto's backend (no API serialisation)."""
@@ -400,9 +418,10 @@ class LocalRuntime:
         return total
 
     def all_executions(self) -> list[dict[str, Any]]:
-        sfn = self.client("stepfunctions")
+        """Every execution of every state machine of this runtime (all pages)."""
+        pages = self.client("stepfunctions").get_paginator("list_state_machines").paginate()
         out: list[dict[str, Any]] = []
-        for sm in sfn.list_state_machines()["stateMachines"]:
+        for sm in (sm for page in pages for sm in page["stateMachines"]):
             out.extend(self.executions(sm["stateMachineArn"]))
         return out
 
