@@ -6,9 +6,7 @@ and AWS's amazon-states-language-service (npm, run with node by tools/validate_a
 must report 0 findings here, and each must report a finding on a broken definition (so the
 check can fail). Then our own rules (tests/asl_lint.py, which cites the AWS docs each follows).
 
-Rules that today's definition fails are marked xfail(strict=True) naming each finding: helper
-``def`` is rewriting the definition; once it lands these pass, strict xfail turns into a
-failure, and the marker is removed.
+Each rule also has a test that it reports a finding on a definition that breaks it.
 """
 
 from __future__ import annotations
@@ -98,10 +96,6 @@ def test_npm_validators_each_report_a_broken_definition() -> None:
 
 
 # --- our own rules -----------------------------------------------------------------------
-
-
-def _strict_xfail(*findings: str) -> pytest.MarkDecorator:
-    return pytest.mark.xfail(strict=True, reason="today's definition: " + "; ".join(findings))
 
 
 def test_every_retry_and_catch_name_is_an_error_the_task_can_raise() -> None:

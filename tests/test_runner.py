@@ -74,6 +74,9 @@ def test_plan_shares_a_runtime_only_where_faults_settings_and_ids_allow():
     assert sorted(label for batch in batches for label, _ in batch) == sorted(label for label, _ in items)
     assert len(batches) < len(items)
     for batch in batches:
+        if any("job" not in s.request for _, s in batch):  # a start request has no id yet: alone
+            assert len(batch) == 1
+            continue
         assert len({json.dumps(s.settings, sort_keys=True) for _, s in batch}) == 1
         ids = [s.request["job"]["id"] for _, s in batch]
         assert len(ids) == len(set(ids))

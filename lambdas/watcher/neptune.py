@@ -45,7 +45,7 @@ def cancel_export_task(task_id: str) -> dict[str, Any]:
     return _call("neptune-graph", clients.graph_client, "cancel_export_task", taskIdentifier=task_id)
 
 
-# --- start requests (helper `start`): the three start calls and the list calls that keep a
+# --- start requests: the three start calls and the list calls that keep a
 # retried start from starting a second job (watcher/start.py) ---------------------------------
 
 

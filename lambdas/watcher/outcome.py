@@ -102,7 +102,7 @@ def _from_request(request: Any, error: Any) -> dict[str, Any]:
         if job
         else None
     )
-    start = req.get("start")  # helper `start`: a start request names its kind, and no id yet
+    start = req.get("start")  # a start request names its kind, and no id yet
     if job_ref is None and isinstance(start, dict) and start.get("kind") in ("loader", "import", "export"):
         job_ref = {"kind": start["kind"], "id": None}
     name, reason = _error_reason(error)
@@ -168,7 +168,7 @@ def _from_watch(w: dict[str, Any], error: Any) -> dict[str, Any]:
             out["errorsNote"] = _short(note)
     if last.get("graphId"):
         out["graphId"] = last["graphId"]
-    if w.get("started"):  # helper `start`: a start request's start call (docs/CONTRACT.md section 4)
+    if w.get("started"):  # a start request's start call (docs/CONTRACT.md section 4)
         out["started"] = w["started"]
     if w.get("cancel"):
         c = w["cancel"]

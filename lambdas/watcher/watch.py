@@ -89,7 +89,7 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     if isinstance(request, dict) and STARTED_BY in request:
         # Set by parents that start us with startExecution (links the executions in the console).
         request = {k: v for k, v in request.items() if k != STARTED_BY}
-    if isinstance(request, dict) and "start" in request:  # helper `start`: a start request (start.py)
+    if isinstance(request, dict) and "start" in request:  # a start request (start.py)
         from .start import start_watch
 
         w = start_watch(event, execution_id=me, cfg=cfg, request=request)

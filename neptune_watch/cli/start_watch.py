@@ -46,7 +46,7 @@ def build_request(args: argparse.Namespace) -> dict[str, Any]:
     from watcher.errors import InvalidRequestError
     from watcher.request import WatchRequest, parse
 
-    start = start_from(args)  # a start request (helper `start`): --load / --import-source / --export-destination
+    start = start_from(args)  # a start request: --load / --import-source / --export-destination
     if (start is None) == (args.job is None):
         raise CliError("give either a job (kind:id) to watch, or --load, --import-source or --export-destination "
                        "to start one", Exit.INVALID_REQUEST)

@@ -89,7 +89,7 @@ _OPERATIONS = {
 _NOUNS = {"loader": "load", "import": "import task", "export": "export task"}
 
 
-# Start and list calls (helper `start`): collection routes of the botocore models.
+# Start and list calls: collection routes of the botocore models.
 _COLLECTIONS = {
     ("POST", "/loader"): ("StartLoaderJob", "loader"),
     ("GET", "/importtasks"): ("ListImportTasks", "import"),
