@@ -23,6 +23,8 @@ from neptune_watch import resources
 
 from ._model import Model as _Model
 from ._model import explain, validating
+from .channel_config import TOPIC_ARN as _TOPIC_ARN
+from .channel_config import EventBusProps, TopicProps
 from .errors import ConfigError, ReaderEndpointError
 from .powertools import DEFAULT_LAYER_VERSION, check_layer_arn
 
@@ -42,10 +44,6 @@ MAX_POLLS_PER_EXECUTION = 2500
 _LAMBDA = Settings()
 
 _HOST = r"^[A-Za-z0-9]([A-Za-z0-9-]{0,62})(\.[A-Za-z0-9]([A-Za-z0-9-]{0,62}))*$"
-_ARN = r"^arn:aws[a-z-]*:{service}:[a-z0-9-]+:\d{{12}}:{resource}$"
-_TOPIC_ARN = _ARN.format(service="sns", resource=r"[A-Za-z0-9_-]{1,256}(\.fifo)?")
-_KEY_ARN = _ARN.format(service="kms", resource=r"key/[A-Za-z0-9-]{1,128}")
-_BUS_ARN = _ARN.format(service="events", resource=r"event-bus/[A-Za-z0-9._/-]{1,256}")
 _SOURCE = r"^[A-Za-z0-9][A-Za-z0-9._/-]{0,255}$"
 
 
@@ -192,41 +190,6 @@ class LoaderProps(_Model):
     @property
     def endpoint_url(self) -> str:
         return f"https://{self.cluster_endpoint}:{self.port}"
-
-
-class EventBusProps(_Model):
-    """The bus outcomes go to and requests come from: ``create``, ``existing`` or ``default``."""
-
-    mode: Literal["create", "existing", "default"] = "create"
-    name: str | None = Field(None, pattern=r"^[A-Za-z0-9._/-]{1,256}$")
-    arn: str | None = Field(None, pattern=_BUS_ARN)
-
-    @model_validator(mode="after")
-    def _mode(self) -> EventBusProps:
-        if self.mode == "existing" and not (self.name or self.arn):
-            raise ValueError("mode 'existing' needs the bus name or arn")
-        if self.mode == "existing" and self.name and self.arn:
-            raise ValueError("give the existing bus by name or by arn, not both")
-        if self.mode == "create" and self.arn:
-            raise ValueError("arn only applies to mode 'existing'")
-        if self.mode == "default" and (self.name or self.arn):
-            raise ValueError("mode 'default' uses the account's default bus: remove name/arn")
-        if self.name == "default" and self.mode != "default":
-            raise ValueError("name 'default' is the default bus: use mode 'default'")
-        return self
-
-
-class TopicProps(_Model):
-    """An existing outcome topic by ARN (``cdk.json``); default: a topic with a rotating CMK."""
-
-    arn: str | None = Field(None, pattern=_TOPIC_ARN)
-    kms_key_arn: str | None = Field(None, pattern=_KEY_ARN)
-
-    @model_validator(mode="after")
-    def _key(self) -> TopicProps:
-        if self.kms_key_arn and not self.arn:
-            raise ValueError("kmsKeyArn only applies to an existing topic (arn)")
-        return self
 
 
 class WatchSettings(_Model):
