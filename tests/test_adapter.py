@@ -212,3 +212,21 @@ def test_state_copies_are_deep_and_independent():
     with LocalRuntime():
         assert states.copy.deepcopy is adapter._json_copy
     assert states.copy.deepcopy is not adapter._json_copy
+
+
+def test_a_task_token_wait_handed_a_non_number_timeout_ends_at_once():
+    """moto pops a task's timeout right after pushing it, but pushes nothing once the execution
+    is stopped; a stop between the two hands the wait the state's input as its timeout. The
+    patched wait returns the endpoint's outcome at once instead of raising TypeError in moto's
+    background thread."""
+    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+
+    with LocalRuntime():
+        endpoint = CallbackEndpoint(callback_id="token")
+        started = time.monotonic()
+        assert endpoint.wait({"job": {"kind": "loader"}}) is None
+        done = CallbackOutcomeSuccess(callback_id="token", output="{}")
+        endpoint.notify(done)
+        assert endpoint.wait({"job": {"kind": "loader"}}) is done
+        assert endpoint.wait(5) is done  # a number still waits as before (already notified)
+        assert time.monotonic() - started < 1

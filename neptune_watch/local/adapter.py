@@ -335,6 +335,16 @@ def _idle_sleep(seconds: float) -> None:
 
 
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
+    """A task-token wait, idle on the virtual clock.
+
+    moto pops the task's timeout off the evaluation stack right after pushing it, but pushes
+    nothing once the execution has been stopped; a stop that lands between the two makes it pop
+    the state's input instead and hand a dict here as the timeout. The execution is over then,
+    so the wait ends at once with whatever outcome the endpoint holds (none, as for an
+    interrupted wait).
+    """
+    if timeout is not None and not isinstance(timeout, int | float):
+        return self.get_outcome()
     with _clock().idle():
         return _saved["CallbackEndpoint.wait"](self, timeout)
 

@@ -67,6 +67,13 @@ SETTING_ENV = {_lower_camel(f): env for f, env in ENV.items() if f not in _RUNTI
 PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 
 
+# The handlers' read timeout against the emulator, in real seconds. A Timeout fault costs this
+# much wall time; an answer slower than this is retried as if it were one. At 1 s, a machine
+# running several suites at once (load average 4 on 2 cores) saw ordinary answers time out and
+# polls counted twice; 3 s leaves room for that load.
+LOCAL_READ_TIMEOUT_SECONDS = 3.0
+
+
 class RuntimeError_(Exception):
     """The local runtime itself could not do what was asked (not a watch outcome)."""
 
@@ -137,7 +144,8 @@ class LocalRuntime:
         self.definition_text = definition if definition is not None else DEFAULT_DEFINITION.read_text()
         self.clock = VirtualClock(start_epoch)
         self.emulator = NeptuneEmulator(
-            jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch, timeout_hold_seconds=1.2
+            jobs=jobs, faults=faults, clock=self.clock.now, epoch=self.clock.start_epoch,
+            timeout_hold_seconds=LOCAL_READ_TIMEOUT_SECONDS + 0.5,
         )
         self.log_stream = log_stream or sys.stderr
         # The in-process handlers' log level (NEPTUNE_WATCH_LOG_LEVEL: `neptune-watch --verbose` sets it).
@@ -176,7 +184,7 @@ class LocalRuntime:
             "AWS_REGION": REGION,
             "NEPTUNE_ENDPOINT": url,
             "NEPTUNE_GRAPH_ENDPOINT": url,
-            "NEPTUNE_READ_TIMEOUT": "1.0",
+            "NEPTUNE_READ_TIMEOUT": str(LOCAL_READ_TIMEOUT_SECONDS),
             "NEPTUNE_CONNECT_TIMEOUT": "1",
             "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
