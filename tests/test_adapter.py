@@ -219,7 +219,10 @@ def test_a_task_token_wait_handed_a_non_number_timeout_ends_at_once():
     is stopped; a stop between the two hands the wait the state's input as its timeout. The
     patched wait returns the endpoint's outcome at once instead of raising TypeError in moto's
     background thread."""
-    from moto.stepfunctions.parser.asl.eval.callback.callback import CallbackEndpoint, CallbackOutcomeSuccess
+    from moto.stepfunctions.parser.asl.eval.callback.callback import (
+        CallbackEndpoint,
+        CallbackOutcomeSuccess,
+    )
 
     with LocalRuntime():
         endpoint = CallbackEndpoint(callback_id="token")

@@ -197,3 +197,47 @@ def translate(service: str, exc: Exception) -> WatchError:
 
 class ConfigurationError(WatchError):
     """The deployment is missing a setting it needs (e.g. the loader's cluster endpoint)."""
+
+
+class LockStoreUnavailable(WatchError):
+    """The lock table (DynamoDB) or the Step Functions calls of the lock protocol failed in a
+    way worth retrying: throttled, 5xx, a timeout or no connection, after botocore's own
+    retries. The state machine retries it with backoff; past that, an ERROR outcome."""
+
+    retryable = True
+
+
+class LockStoreError(WatchError):
+    """The lock table refused the call for good (4xx: the table does not exist, access denied,
+    no credentials): a deployment problem, never retried."""
+
+
+# Error codes of the lock protocol's calls (botocore's models for DynamoDB PutItem, UpdateItem,
+# GetItem and Step Functions SendTaskSuccess, DescribeExecution, plus the common ones) that mean
+# "try again later"; every other 4xx is for good.
+_TRANSIENT_STORE_CODES = frozenset({
+    "ProvisionedThroughputExceededException", "RequestLimitExceeded", "ThrottlingException",
+    "InternalServerError", "TransactionConflictException", "ReplicatedWriteConflictException",
+    "KmsThrottlingException", "InternalFailure", "ServiceUnavailable", "RequestTimeout",
+})  # fmt: skip
+
+
+def store_error(service: str, exc: Exception) -> Exception:
+    """A botocore failure of the lock protocol's own calls as a named error; anything else as is."""
+    import botocore.exceptions
+
+    if isinstance(exc, WatchError):
+        return exc
+    if isinstance(exc, botocore.exceptions.ClientError):
+        error = exc.response.get("Error", {})
+        code = error.get("Code") or ""
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        text = f"{service}: {code or 'HTTP ' + str(status)}: {error.get('Message') or ''}".rstrip(": ")
+        if code in _TRANSIENT_STORE_CODES or status >= 500 or status == 429:
+            return LockStoreUnavailable(text, code=code or None, http_status=status or None)
+        return LockStoreError(text, code=code or None, http_status=status or None)
+    if isinstance(exc, botocore.exceptions.NoCredentialsError | botocore.exceptions.PartialCredentialsError):
+        return LockStoreError(f"{service}: {exc}", code="NoCredentials")
+    if isinstance(exc, botocore.exceptions.BotoCoreError):  # connection, timeout, DNS
+        return LockStoreUnavailable(f"{service}: {exc}", code=type(exc).__name__)
+    return exc

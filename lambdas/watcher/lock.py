@@ -15,10 +15,17 @@ The lock item (``pk`` = ``<kind>#<id>``) lives through three phases:
   REPEAT); after the window, a request starts a new watch.
 
 Bounds (a DynamoDB item holds at most 400 KB): at most ``MAX_REQUESTS`` correlation ids per
-item (each at most 256 characters) with at most as many registrations (an execution name and a
-task token of at most 2,048 characters each), the owner's request (context at most 8 KB) and the
-stored outcome (at most ``MAX_STORED_OUTCOME_BYTES``): under 330 KB. A request past the bound is
-refused with ``TooManyRequestsForJob``, which ends in a published ERROR outcome.
+item (each at most 256 characters), each with the ``by#<execution ARN>`` attribute that names
+the execution that added it (about 500 bytes), at most as many registrations (an execution name
+and a task token of at most 2,048 characters each, kept in the ENDED record), the owner's request
+(context at most 8 KB; removed at the end) and the stored outcome (at most
+``MAX_STORED_OUTCOME_BYTES``): under 350 KB. A request past the bound is refused with
+``TooManyRequestsForJob``, which ends in a published ERROR outcome.
+
+Every write is idempotent for the execution that makes it: botocore retries DynamoDB calls and
+the state machine retries the tasks, so a call whose write landed but whose answer was lost runs
+again, finds its own write and keeps its role. Failures of these calls are raised by name
+(``LockStoreUnavailable``, retried; ``LockStoreError``, not).
 
 A stale lock (the owner was aborted or timed out without ending it) is recovered by a recovery
 execution that the deployment's EventBridge rule starts on those status events
@@ -28,12 +35,16 @@ execution to the next by reference (:func:`load_continuation`).
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from . import clock
-from .errors import InvalidRequestError, WatchError
+from .errors import InvalidRequestError, WatchError, store_error
+
+F = TypeVar("F", bound=Callable[..., Any])
 
 MAX_REQUESTS = 50
 MAX_STORED_OUTCOME_BYTES = 200_000
@@ -66,6 +77,34 @@ def reset() -> None:
         _clients.clear()
 
 
+def _named_errors(fn: F) -> F:
+    """Raise the lock protocol's failures by name: LockStoreUnavailable (retried by the state
+    machine) or LockStoreError, never a bare botocore exception."""
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return fn(*args, **kwargs)
+        except Exception as exc:
+            named = store_error(f"lock.{fn.__name__}", exc)
+            if named is exc:
+                raise
+            raise named from exc
+
+    return wrapper  # type: ignore[return-value]
+
+
+# Codes SendTaskSuccess answers for a token that cannot be answered any more: the waiter timed
+# out, was stopped, or was already answered (a retried call answers again).
+_CLOSED_TOKEN_CODES = ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist")
+
+
+def _by(me: str) -> str:
+    """The item attribute that records which correlation id execution ``me`` added, so that a
+    retried call (its first answer lost) finds its own earlier write and keeps its role."""
+    return "by#" + me
+
+
 def _ccf(exc: Exception) -> bool:
     return getattr(exc, "response", {}).get("Error", {}).get("Code") == "ConditionalCheckFailedException"
 
@@ -82,8 +121,13 @@ def _num(item: dict[str, Any], name: str) -> float:
     return float(item.get(name, {}).get("N", "0"))
 
 
+@_named_errors
 def acquire(table: str, key: str, *, me: str, corr: str | None, request: dict[str, Any], expires: int) -> dict[str, Any]:
-    """This request's role for the job: ``{"role", "owner"?, "base"?, "expires"}``."""
+    """This request's role for the job: ``{"role", "owner"?, "base"?, "expires"}``.
+
+    Idempotent for one execution: a call retried after its first write landed but its answer
+    was lost (botocore retries DynamoDB calls; the state machine retries the task) finds that
+    write (``owner`` is ``me``, or ``by#<me>`` holds its correlation id) and keeps the role."""
     ddb = client("dynamodb")
     ck = corr_key(corr)
     for _ in range(ATTEMPTS):
@@ -114,6 +158,10 @@ def acquire(table: str, key: str, *, me: str, corr: str | None, request: dict[st
         known = set(item.get("corrs", {}).get("SS", []))
         base = json.loads(item["out"]["S"]) if state == ENDED else None
         held = {"owner": item["owner"]["S"], "expires": int(_num(item, "expiresAt")), "base": base}
+        if state == RUNNING and held["owner"] == me:
+            return {"role": "OWNER", "expires": held["expires"]}
+        if item.get(_by(me), {}).get("S") == ck:
+            return {"role": "DUPLICATE", **held}
         if ck in known:
             return {"role": "REPEAT", **held}
         if len(known) >= MAX_REQUESTS:
@@ -124,8 +172,9 @@ def acquire(table: str, key: str, *, me: str, corr: str | None, request: dict[st
             ddb.update_item(
                 TableName=table,
                 Key={"pk": {"S": key}},
-                UpdateExpression="ADD corrs :c",
+                UpdateExpression="ADD corrs :c SET #by = :k",
                 ConditionExpression="st = :st AND expiresAt = :exp AND NOT contains(corrs, :k)",
+                ExpressionAttributeNames={"#by": _by(me)},
                 ExpressionAttributeValues={
                     ":c": {"SS": [ck]},
                     ":k": {"S": ck},
@@ -140,6 +189,7 @@ def acquire(table: str, key: str, *, me: str, corr: str | None, request: dict[st
     raise LockLost(f"the lock item {key} kept changing; gave up after {ATTEMPTS} attempts")
 
 
+@_named_errors
 def register(table: str, key: str, *, name: str, token: str) -> dict[str, Any] | None:
     """Register ``token`` to be answered by the owner; the stored outcome if it already ended."""
     ddb = client("dynamodb")
@@ -166,15 +216,20 @@ def register(table: str, key: str, *, name: str, token: str) -> dict[str, Any] |
     raise LockLost(f"the watch of {key} ended without leaving its outcome (the lock expired)")
 
 
+@_named_errors
 def end(table: str, key: str, *, me: str, outcome: dict[str, Any], window: int) -> int:
-    """Leave the ENDED record and answer every registered token; how many were answered."""
+    """Leave the ENDED record and answer every registered token; how many were answered.
+
+    The record keeps the registrations, so that a call retried after its write landed (its
+    answer lost) finds the record its own and answers them (a token answered twice is refused
+    as closed, which is fine)."""
     ddb = client("dynamodb")
     text = json.dumps(outcome, separators=(",", ":"))
     try:
         old = ddb.update_item(
             TableName=table,
             Key={"pk": {"S": key}},
-            UpdateExpression="SET st = :ended, #out = :o, expiresAt = :exp REMOVE regs, req",
+            UpdateExpression="SET st = :ended, #out = :o, expiresAt = :exp REMOVE req",
             ConditionExpression="st = :running AND #o = :me",
             ExpressionAttributeNames={"#o": "owner", "#out": "out"},
             ExpressionAttributeValues={
@@ -187,25 +242,30 @@ def end(table: str, key: str, *, me: str, outcome: dict[str, Any], window: int) 
             ReturnValues="ALL_OLD",
         )["Attributes"]
     except Exception as exc:
-        if _ccf(exc):
+        if not _ccf(exc):
+            raise
+        old = _get(table, key) or {}
+        if old.get("st", {}).get("S") != ENDED or old.get("owner", {}).get("S") != me:
             return 0  # not ours any more (recovered, or expired and taken): nothing to answer
+        text = old["out"]["S"]  # ended by an earlier try of this call: answer as recorded
+    return sum(_answer(token["S"], text) for token in (old.get("regs", {}).get("M") or {}).values())
+
+
+def _answer(token: str, text: str) -> bool:
+    """Send ``text`` to one waiter's task token; False if the token is closed already."""
+    try:
+        client("stepfunctions").send_task_success(taskToken=token, output=text)
+        return True
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in _CLOSED_TOKEN_CODES:
+            return False
         raise
-    answered = 0
-    sfn = client("stepfunctions")
-    for token in (old.get("regs", {}).get("M") or {}).values():
-        try:
-            sfn.send_task_success(taskToken=token["S"], output=text)
-            answered += 1
-        except Exception as exc:  # the waiter timed out or was stopped: nothing left to answer
-            code = getattr(exc, "response", {}).get("Error", {}).get("Code")
-            if code not in ("TaskTimedOut", "InvalidToken", "TaskDoesNotExist"):
-                raise
-    return answered
 
 
+@_named_errors
 def answer(token: str, outcome: dict[str, Any]) -> None:
     """Answer one waiter directly (a registration that found the record already ENDED)."""
-    client("stepfunctions").send_task_success(taskToken=token, output=json.dumps(outcome, separators=(",", ":")))
+    _answer(token, json.dumps(outcome, separators=(",", ":")))
 
 
 def state_machine_of(execution_arn: str) -> str:
@@ -216,6 +276,7 @@ def state_machine_of(execution_arn: str) -> str:
     return ":".join([*parts[:5], "stateMachine", parts[6]])
 
 
+@_named_errors
 def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
     """The watch that execution ``ref`` stored for its continuation, if ``me`` is that
     continuation: ``ref`` is an execution of this same state machine that runs (or was stopped
@@ -240,14 +301,17 @@ def load_continuation(table: str, ref: Any, *, me: str) -> dict[str, Any]:
     return json.loads(item["watch"]["S"])
 
 
+@_named_errors
 def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
     """Take over the lock an aborted or timed-out owner left RUNNING; its request, or None."""
     if not isinstance(dead, str) or state_machine_of(dead) != state_machine_of(me):
         return None
     try:
         desc = client("stepfunctions").describe_execution(executionArn=dead)
-    except Exception:
-        return None
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        raise  # throttled or failed: named and retried, not taken for "nothing to recover"
     if desc.get("status") not in ("ABORTED", "TIMED_OUT") or desc.get("stateMachineArn") != state_machine_of(me):
         return None
     ddb = client("dynamodb")
@@ -255,6 +319,8 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
     if scan_key is None:
         return None
     item = _get(table, scan_key)
+    if item is not None and item["st"]["S"] == RUNNING and item["owner"]["S"] == me:
+        return json.loads(item["req"]["S"])  # taken over by an earlier try of this call
     if item is None or item["st"]["S"] != RUNNING or item["owner"]["S"] != dead:
         return None
     if _continuation_running(table, dead):
@@ -269,9 +335,11 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
             ExpressionAttributeValues={":me": {"S": me}, ":dead": {"S": dead}, ":running": {"S": RUNNING}},
         )
     except Exception as exc:
-        if _ccf(exc):
+        if not _ccf(exc):
+            raise
+        again = _get(table, scan_key)  # an earlier try of this update may have landed
+        if again is None or again["st"]["S"] != RUNNING or again["owner"]["S"] != me:
             return None
-        raise
     return json.loads(item["req"]["S"])
 
 
