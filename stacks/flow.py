@@ -26,6 +26,11 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions, RegexAppliesTo
 
+from neptune_watch import resources
+
+resources.require_watcher()
+from watcher.names import RECOVERY_STATUSES  # noqa: E402
+
 ENDED_WINDOW_SECONDS = 900  # how long an ended watch answers later requests from its record
 
 
@@ -96,7 +101,7 @@ def wire_flow(c: Any) -> None:
         event_pattern=events.EventPattern(
             source=["aws.states"],
             detail_type=["Step Functions Execution Status Change"],
-            detail={"status": ["ABORTED", "TIMED_OUT"], "stateMachineArn": [c.state_machine_arn_from_name]},
+            detail={"status": list(RECOVERY_STATUSES), "stateMachineArn": [c.state_machine_arn_from_name]},
         ),
     )
     c.recovery_rule.add_target(

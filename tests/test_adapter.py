@@ -233,3 +233,55 @@ def test_a_task_token_wait_handed_a_non_number_timeout_ends_at_once():
         assert endpoint.wait({"job": {"kind": "loader"}}) is done
         assert endpoint.wait(5) is done  # a number still waits as before (already notified)
         assert time.monotonic() - started < 1
+
+
+def _token_task(rt: LocalRuntime, timeout: int) -> str:
+    """A state machine whose one task publishes its task token to SNS and waits for an answer."""
+    definition = {
+        "StartAt": "T",
+        "States": {
+            "T": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sns:publish.waitForTaskToken",
+                "Parameters": {"TopicArn": rt.arns["topic"], "Message": {"token.$": "$$.Task.Token"}},
+                "TimeoutSeconds": timeout,
+                "End": True,
+            }
+        },
+    }
+    return rt.create_state_machine(f"token-{timeout}", json.dumps(definition))
+
+
+def test_a_task_token_wait_times_out_in_virtual_time():
+    """TimeoutSeconds of a .waitForTaskToken task counts virtual time like a Wait state: two hours
+    that nobody answers end in States.Timeout at once (moto waits them in real time). AWS: "The
+    Timeout of a task ... is its maximum allowed duration"
+    (https://docs.aws.amazon.com/step-functions/latest/apireference/API_SendTaskHeartbeat.html)."""
+    with LocalRuntime() as rt:
+        started = time.monotonic()
+        desc = rt.wait(rt.start({}, state_machine_arn=_token_task(rt, 7200)), timeout=30)
+        assert (desc["status"], desc["error"]) == ("FAILED", "States.Timeout")
+        assert rt.clock.now() >= 7200
+        assert time.monotonic() - started < 20
+
+
+def test_a_task_token_answered_in_time_leaves_no_timeout_behind():
+    """An answer before the timeout ends the wait, and the timeout holds no virtual time: the
+    clock does not jump to it when nothing else runs."""
+    with LocalRuntime() as rt:
+        with rt.together():  # the test answers from outside the executions: it holds time still
+            arn = rt.start({}, state_machine_arn=_token_task(rt, 7200))
+            deadline = time.monotonic() + 20
+            messages = rt.sns_messages()  # drains the queue
+            while not messages:
+                assert time.monotonic() < deadline
+                time.sleep(0.01)
+                messages = rt.sns_messages()
+            token = messages[0]["message"]["token"]
+            rt.client("stepfunctions").send_task_success(taskToken=token, output='{"ok": true}')
+            time.sleep(0.1)
+            assert rt.clock.now() == 0
+        desc = rt.wait(arn, timeout=20)
+        assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"ok": True}
+        time.sleep(0.2)
+        assert rt.clock.now() < 7200 and rt.clock.busy == 0

@@ -242,8 +242,9 @@ def _registered(rt: LocalRuntime, n: int) -> None:
 
 
 def test_an_aborted_owner_is_recovered_and_its_waiters_answered():
-    """The deployment's rule starts a recovery execution on the owner's ABORTED status event
-    (moto emits no such events: the test starts it with the rule's input)."""
+    """The deployment's rule starts a recovery execution on the owner's ABORTED status event;
+    the local runtime plays that rule (moto emits no such events). A recovery while the owner
+    still runs is refused; a redelivered event races the rule's recovery and one of them wins."""
     with LocalRuntime(jobs=[loader_job(at=600)]) as rt:
         owner = rt.start(req("owner"))
         deadline = time.monotonic() + 30
@@ -257,11 +258,12 @@ def test_an_aborted_owner_is_recovered_and_its_waiters_answered():
             assert rt.wait(early, timeout=60)["status"] == "SUCCEEDED"
             rt.client("stepfunctions").stop_execution(executionArn=owner, error="Operator", cause="stopped")
         assert rt.wait(owner, timeout=60)["status"] == "ABORTED"
-        recovery = rt.start({"neptuneWatchRecover": {"executionArn": owner}})
         again = rt.start({"neptuneWatchRecover": {"executionArn": owner}})  # a redelivered event
+        recovery = rt.recovery_of(owner)  # the rule's, started as the owner ended
+        assert list(rt.recoveries) == [owner]
         first, second, waiter = ends(rt, [recovery, again, dup])
         # The two recovery executions race for the stale lock: whichever takes it over publishes
-        # the owner's outcome; the other finds the lock taken and ends without publishing.
+        # the owner's outcome; the other finds it taken (or ended) and ends without publishing.
         took_over = [d for d in (first, second) if d["status"] == "FAILED"]
         refused = [d for d in (first, second) if d["status"] == "SUCCEEDED"]
         assert len(took_over) == 1 and len(refused) == 1, [first["status"], second["status"]]

@@ -680,7 +680,10 @@ def test_a_continuation_stopped_by_an_operator_still_ends_with_one_outcome():
         desc = rt.wait(root, timeout=60)
         r = report(rt, desc, time.perf_counter())
         assert rt.wait(child)["status"] == "ABORTED"
-        assert len(rt.executions()) == 2  # the child was stopped before it continued in turn
+        # The recovery rule's execution for the child finds no lock of its own to take over.
+        recovery = rt.recovery_of(child)
+        assert rt.wait(recovery)["status"] == "SUCCEEDED" and "NothingToRecover" in states_entered(rt, recovery)
+        assert {e["executionArn"] for e in rt.executions()} == {root, child, recovery}  # the child did not continue
     o = published(r, "ERROR", "loader")
     assert "without an outcome" in o["statusReason"] and child in o["statusReason"]
     assert o["watch"]["generations"] == 1  # the first execution's own view of the watch

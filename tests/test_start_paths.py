@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import copy
 import json
+import time
 from typing import Any
 
 import pytest
 from test_paths import SCENARIOS, published, run, states_entered
 
 from neptune_watch.local.runtime import LocalRuntime
-from neptune_watch.scenario import load_scenario
+from neptune_watch.scenario import FaultSpec, load_scenario
 
 pytestmark = pytest.mark.runtime
 
@@ -153,3 +154,59 @@ def test_the_nightly_load_example_parent_starts_the_load_and_branches_on_the_out
         assert jobs == [] and outcome["status"] is None
         assert json.loads(desc["cause"]) == outcome
 
+
+
+# --- a dead start request's owner -----------------------------------------------------------
+
+
+def _start_lock(rt: LocalRuntime) -> dict[str, Any]:
+    items = rt.client("dynamodb").scan(TableName="neptune-watch-locks")["Items"]
+    (item,) = [i for i in items if i["pk"]["S"].startswith("start#")]
+    return item
+
+
+def _until(what, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline
+        time.sleep(0.005)
+
+
+@pytest.mark.parametrize("stopped", ["after the start", "before the start"])
+def test_an_aborted_start_owner_is_recovered_and_the_job_started_once(stopped):
+    """The recovery rule's execution (the runtime plays the rule) takes over a dead start request's lock: it looks for the job
+    the dead owner may have started (from the dead owner's own start on), adopts it or starts it,
+    watches it, publishes the owner's outcome and answers the waiters; one job in every timing.
+    Before the start, the owner sits in StartJob's backoff after a throttled start call."""
+    sc = load_scenario(copy.deepcopy(scenario("loader-start-succeeds")))
+    faults = [FaultSpec(operation="StartLoaderJob", calls=[1], error="TooManyRequestsException")] if stopped == "before the start" else []
+    request = {**sc.request, "correlationId": "owner"}
+    with LocalRuntime(jobs=sc.all_jobs(), faults=faults) as rt:
+        with rt.together():  # virtual time stands still: the owner stops in a Wait or a retry's backoff
+            owner = rt.start(request)
+            if stopped == "after the start":
+                _until(lambda: rt.emulator.calls["GetLoaderJobStatus"] >= 1)  # started, polled once
+            else:
+                _until(lambda: rt.emulator.calls["StartLoaderJob"] >= 1)  # throttled, backing off
+            dup = rt.start({**request, "correlationId": "dup"})
+            _until(lambda: len(_start_lock(rt).get("regs", {}).get("M", {})) >= 1)
+            rt.client("stepfunctions").stop_execution(executionArn=owner, error="Operator", cause="stopped")
+            assert len(rt.emulator.started_jobs()) == (1 if stopped == "after the start" else 0)
+        assert rt.wait(owner, timeout=60)["status"] == "ABORTED"
+        recovery = rt.recovery_of(owner)  # the runtime plays the deployment's recovery rule
+        ends = {name: rt.wait(arn, timeout=90) for name, arn in (("recovery", recovery), ("dup", dup))}
+        jobs = rt.emulator.started_jobs()
+        sns = [m["message"] for m in rt.sns_messages()]
+        calls = dict(rt.emulator.calls)
+    assert len(jobs) == 1
+    outputs = {name: json.loads(desc["output"]) for name, desc in ends.items()}
+    assert {name: o["correlationId"] for name, o in outputs.items()} == {"recovery": "owner", "dup": "dup"}
+    assert {o["outcome"] for o in outputs.values()} == {"SUCCEEDED"}
+    assert {o["job"]["id"] for o in outputs.values()} == {jobs[0]["id"]}
+    assert sorted(m["correlationId"] for m in sns) == ["dup", "owner"]
+    if stopped == "after the start":
+        assert outputs["recovery"]["started"]["recovered"] is True  # adopted, not started again
+        assert calls["StartLoaderJob"] == 1 and calls["ListLoaderJobs"] >= 1
+    else:
+        assert "recovered" not in outputs["recovery"]["started"]  # nothing to adopt: started now
+        assert calls["StartLoaderJob"] == 2

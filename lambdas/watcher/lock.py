@@ -364,4 +364,19 @@ def _lock_key_of(desc: dict[str, Any]) -> str | None:
     if isinstance(data, dict) and isinstance(data.get("job"), dict):
         job = data["job"]
         return f"{job.get('kind')}#{job.get('id')}"
+    if isinstance(data, dict) and "start" in data:  # a start request: the key of its parameters
+        from .settings import settings
+        from .start import validate
+
+        try:
+            return validate(data["start"], settings()).lock_key
+        except WatchError:
+            return None  # an invalid start request never held a lock
     return None
+
+
+@_named_errors
+def started_epoch(execution_arn: str) -> float:
+    """When an execution started (epoch seconds), as Step Functions reports it."""
+    started = client("stepfunctions").describe_execution(executionArn=execution_arn)["startDate"]
+    return started.timestamp() if hasattr(started, "timestamp") else float(started)

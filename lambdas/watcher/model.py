@@ -84,6 +84,7 @@ class Watch:
     base: dict[str, Any] | None = None  # the owner's outcome a duplicate or repeat adopts
     continuation: Continuation | None = None
     start: dict[str, Any] | None = None  # a start request (issue 10): handled by StartJob
+    startSince: float | None = None  # a recovered start request: its dead owner's start (epoch)
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)

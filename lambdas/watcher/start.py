@@ -18,6 +18,8 @@ or may not have started the job. Before any *retry* of the start (``$$.State.Ret
 :func:`find_started` looks for a job that the earlier attempt started: a job with the same
 parameters (as far as the service reports them) that started after this watch was prepared.
 Found: the watch adopts it (``started.recovered = true``). Not found: starting again is safe.
+A recovery execution that takes over the lock of a dead start request's owner looks the same
+way, from the dead owner's own start time (``startSince``), before it starts anything.
 A match whose start time the service does not report cannot be told apart from an older job:
 the watch then ends in ERROR naming it, and does not start a second job.
 
@@ -251,8 +253,11 @@ def start_job(watch: dict[str, Any], *, retry_count: int = 0) -> dict[str, Any]:
         return w
     if not isinstance(params, dict):
         raise ConfigurationError("a watch in START carries no start parameters")
-    if retry_count > 0:  # an earlier attempt may have started it: look for the job first
-        found = find_started(kind, params, since=float(w["startedEpoch"]) - CLOCK_SKEW_SECONDS)
+    # An earlier attempt may have started it (a retry, or the dead owner a recovery stands in
+    # for, from its own start on): look for the job first.
+    if retry_count > 0 or w.get("startSince") is not None:
+        since = float(w.get("startSince") or w["startedEpoch"])
+        found = find_started(kind, params, since=since - CLOCK_SKEW_SECONDS)
         if found.ambiguous:
             return finish(w, Outcome.ERROR, found.reason)
         if found.job_id:

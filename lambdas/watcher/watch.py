@@ -83,7 +83,15 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
         stored = lock.recover(table, dead, me=me)
         if stored is None:
             return {"next": "QUIET"}  # nothing to recover: the owner ended its watch
-        w = new_watch(event, execution_id=me, cfg=cfg, request=stored)
+        if "start" in stored:
+            # The dead owner may have started the job already: look for it from the dead
+            # owner's own start (start.start_job) before starting it, never start twice.
+            from .start import start_watch
+
+            w = start_watch(event, execution_id=me, cfg=cfg, request=stored)
+            w["startSince"] = lock.started_epoch(dead)
+        else:
+            w = new_watch(event, execution_id=me, cfg=cfg, request=stored)
         w["lock"]["expiresEpoch"] = str(int(float(w["deadlineEpoch"]) + LOCK_MARGIN_SECONDS))
         return w
     if isinstance(request, dict) and STARTED_BY in request:

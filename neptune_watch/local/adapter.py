@@ -152,10 +152,10 @@ def _adopting_thread(*args: Any, target: Any = None, inherit: bool = False, **kw
 
     With ``inherit`` it is one only if the thread creating it is one.
     """
-    adopt = not inherit or _clock()._depth() > 0
+    clock = _clock()  # the runtime that creates the thread: it may start after that runtime closed
+    adopt = not inherit or clock._depth() > 0
 
     def run(*a: Any, **kw: Any) -> None:
-        clock = _clock()
         if adopt:
             clock.adopt()
         try:
@@ -334,6 +334,9 @@ def _idle_sleep(seconds: float) -> None:
         _seen.count = _ended_count[0]
 
 
+_NO_TIMEOUT = 99_999_999  # moto's TimeoutSeconds when a task has none
+
+
 def _callback_wait(self: Any, timeout: float | None = None) -> Any:
     """A task-token wait, idle on the virtual clock.
 
@@ -345,21 +348,37 @@ def _callback_wait(self: Any, timeout: float | None = None) -> Any:
     """
     if timeout is not None and not isinstance(timeout, int | float):
         return self.get_outcome()
-    with _clock().idle():
-        return _saved["CallbackEndpoint.wait"](self, timeout)
+    clock = _clock()
+    if timeout is None or timeout >= _NO_TIMEOUT or clock._depth() == 0:
+        # No TimeoutSeconds (moto's default), or moto's helper thread of a .sync task (not a
+        # participant: the child's end is seen by polling, which virtual time must not outrun).
+        with clock.idle():
+            return _saved["CallbackEndpoint.wait"](self, timeout)
+    # A .waitForTaskToken task's TimeoutSeconds counts virtual time, like every other wait
+    # here: an AwaitOwner bounded by a lock's expiry hours away times out as soon as nothing
+    # else runs. Whoever answers from outside the executions holds time still meanwhile
+    # (LocalRuntime.together), as the runtime's own executions do while they run.
+    clock.wait_for(self._notify_event, float(timeout))
+    return self.get_outcome()
 
 
 def _start(self: Any) -> None:
     clock = _clock()
     clock.enter()
     logic = self._execution_logic
+    execution = getattr(self._execution_communication, "execution", None)
+    on_end = _active.get("on_end")
 
     def run() -> None:
         try:
             logic()
         finally:
-            clock.leave()
-            _execution_ended()
+            try:
+                if on_end is not None and execution is not None:
+                    on_end(execution)
+            finally:
+                clock.leave()
+                _execution_ended()
 
     thread = threading.Thread(target=run, daemon=True, name="sfn-execution")
     thread.start()
@@ -573,14 +592,20 @@ def _serialised(name: str) -> Callable[..., Any]:
     return run
 
 
-def install(clock: VirtualClock, dispatch: Dispatcher, functions: frozenset[str] = frozenset()) -> None:
-    """Install every patch, bound to ``clock`` and ``dispatch`` (which serves ``functions``).
-    One runtime at a time."""
+def install(
+    clock: VirtualClock,
+    dispatch: Dispatcher,
+    functions: frozenset[str] = frozenset(),
+    on_end: Callable[[Any], None] | None = None,
+) -> None:
+    """Install every patch, bound to ``clock`` and ``dispatch`` (which serves ``functions``);
+    ``on_end(execution)`` is called as each execution ends, while it still counts as busy (so
+    what it starts begins at the same virtual time). One runtime at a time."""
     check_hooks()
     with _lock:
         if _active:
             raise RuntimeError("a local runtime is already running in this process")
-        _active.update(clock=clock, dispatch=dispatch, functions=functions)
+        _active.update(clock=clock, dispatch=dispatch, functions=functions, on_end=on_end)
         _saved.update(
             {
                 "LambdaSimpleBackend.invoke": LambdaSimpleBackend.invoke,

@@ -97,6 +97,39 @@ class VirtualClock:
                 self._busy -= 1
                 self._advance()
 
+    def wait_for(self, event: threading.Event, seconds: float) -> bool:
+        """Block until ``event`` is set or ``seconds`` of virtual time pass, idle meanwhile (a
+        task-token wait with a timeout); True if the event was set first.
+
+        The timeout is a sleeper whose event *is* ``event``: time reaching it sets ``event``
+        (the waiter then finds nothing set the outcome: a timeout). An event set by someone
+        else first takes the sleeper out again, so it holds no virtual time in the future.
+        """
+        if self._closed:
+            return event.is_set()
+        participant = self._depth() > 0
+        with self._cond:
+            if not participant:
+                self._busy += 1
+            sleeper = _Sleeper(self._now + max(0.0, seconds))
+            sleeper.event = event
+            entry = (sleeper.wake, next(self._seq), sleeper)
+            heapq.heappush(self._heap, entry)
+            self._busy -= 1
+            self._advance()
+        event.wait()
+        with self._cond:
+            timed_out = sleeper.woken  # _advance counted us busy again when it woke us
+            if not timed_out:
+                with contextlib.suppress(ValueError):
+                    self._heap.remove(entry)
+                    heapq.heapify(self._heap)
+                self._busy += 1
+            if not participant:
+                self._busy -= 1
+                self._advance()
+        return not timed_out
+
     @contextlib.contextmanager
     def idle(self) -> Iterator[None]:
         """Block on other participants without holding virtual time still."""

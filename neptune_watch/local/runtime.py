@@ -158,6 +158,8 @@ class LocalRuntime:
         self._mock: Any = None
         self._lock = threading.Lock()
         self.arns: dict[str, str] = {}
+        self.recoveries: dict[str, str] = {}  # ended execution -> the recovery the rule started
+        self._closing = False
         self._clients: dict[str, Any] = {}
 
     # Set-up ------------------------------------------------------------------------------
@@ -202,7 +204,7 @@ class LocalRuntime:
         self._reset_watcher()
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
-        adapter.install(self.clock, self._dispatch, frozenset(FUNCTIONS))
+        adapter.install(self.clock, self._dispatch, frozenset(FUNCTIONS), on_end=self._recovery_rule)
         self._create_resources()
 
     def _reset_watcher(self) -> None:
@@ -315,8 +317,42 @@ class LocalRuntime:
                 os.environ[key] = value
         self._saved_env.clear()
 
+    def _recovery_rule(self, execution: Any) -> None:
+        """The deployment's recovery rule (stacks/flow.py): an execution of the watch state
+        machine that ends ABORTED or TIMED_OUT starts a recovery execution with
+        ``{"neptuneWatchRecover": {"executionArn": ...}}``. moto emits no status-change events,
+        so the runtime plays the rule, as the ending execution's last act (virtual time has not
+        moved on: on AWS the event arrives seconds later, long before any waiter's timeout)."""
+        status = getattr(getattr(execution, "exec_status", None), "value", None)
+        if self._closing or status not in names.RECOVERY_STATUSES:
+            return
+        if getattr(execution, "state_machine_arn", None) != getattr(self, "state_machine_arn", None):
+            return
+        from watcher.watch import RECOVER_KEY
+
+        arn = execution.exec_arn
+        started = self.client("stepfunctions").start_execution(
+            stateMachineArn=self.state_machine_arn, input=json.dumps({RECOVER_KEY: {"executionArn": arn}})
+        )["executionArn"]
+        with self._lock:
+            self.recoveries[arn] = started
+
+    def recovery_of(self, execution_arn: str, timeout: float = 30.0) -> str:
+        """The recovery execution the rule started for ``execution_arn`` (which ended ABORTED or
+        TIMED_OUT); waits for the rule, which acts just after the status changes."""
+        deadline = time.monotonic() + timeout
+        while True:
+            with self._lock:
+                found = self.recoveries.get(execution_arn)
+            if found is not None:
+                return found
+            if time.monotonic() > deadline:
+                raise RuntimeError_(f"no recovery was started for {execution_arn} within {timeout:.0f} s")
+            time.sleep(0.005)
+
     def _stop_running(self) -> None:
         """Stop what still runs, so nothing of this runtime publishes into the next one."""
+        self._closing = True
         if self._mock is None:
             return
         try:
