@@ -285,3 +285,19 @@ def test_a_task_token_answered_in_time_leaves_no_timeout_behind():
         assert desc["status"] == "SUCCEEDED" and json.loads(desc["output"]) == {"ok": True}
         time.sleep(0.2)
         assert rt.clock.now() < 7200 and rt.clock.busy == 0
+
+
+def test_stop_execution_ends_a_wait_without_letting_time_pass():
+    """StopExecution ends an execution that sleeps in a Wait state at once, even while virtual
+    time stands still (moto's own Wait wakes on the environment's state change)."""
+    with LocalRuntime() as rt:
+        machine = rt.create_state_machine("sleeper", json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 86400, "End": True}}}))
+        with rt.together():
+            arn = rt.start({}, state_machine_arn=machine)
+            deadline = time.monotonic() + 10
+            while not any(e["type"] == "WaitStateEntered" for e in rt.history(arn)):
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+            rt.client("stepfunctions").stop_execution(executionArn=arn, error="Operator")
+            assert rt.wait(arn, timeout=10)["status"] == "ABORTED"
+            assert rt.clock.now() == 0

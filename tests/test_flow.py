@@ -275,6 +275,44 @@ def test_an_aborted_owner_is_recovered_and_its_waiters_answered():
         assert pollers(rt, [dup, early, refused[0]["executionArn"]]) == []
 
 
+def _lock_owner(rt: LocalRuntime) -> str | None:
+    item = rt.client("dynamodb").get_item(TableName="neptune-watch-locks", Key={"pk": {"S": f"loader#{LOAD}"}}).get("Item") or {}
+    return item.get("owner", {}).get("S")
+
+
+def _until(what: Any, timeout: float = 30) -> None:
+    deadline = time.monotonic() + timeout
+    while not what():
+        assert time.monotonic() < deadline
+        time.sleep(0.002)
+
+
+def test_a_recovery_that_dies_is_recovered_in_turn():
+    """The owner is stopped, its recovery takes the lock over and is stopped in turn: the rule's
+    recovery of the recovery follows the chain back to the owner's request, takes over, and
+    publishes the owner's outcome once; the waiter is answered. Time stands still throughout,
+    so every stop lands where the test says (StopExecution ends a Wait at once)."""
+    with LocalRuntime(jobs=[loader_job(at=600)]) as rt:
+        with rt.together():
+            owner = rt.start(req("owner"))
+            _until(lambda: rt.emulator.calls[GET] >= 1)
+            dup = rt.start(req("dup"))
+            _registered(rt, 1)
+            rt.client("stepfunctions").stop_execution(executionArn=owner, error="Operator", cause="stopped")
+            first = rt.recovery_of(owner)
+            _until(lambda: _lock_owner(rt) == first and rt.emulator.calls[GET] >= 2)  # took over, polled
+            rt.client("stepfunctions").stop_execution(executionArn=first, error="Operator", cause="stopped")
+            second = rt.recovery_of(first)
+        dead = ends(rt, [owner, first])
+        done, waiter = ends(rt, [second, dup])
+        assert [d["status"] for d in dead] == ["ABORTED", "ABORTED"]
+        assert done["status"] == "FAILED" and outcome_of(done)["correlationId"] == "owner"
+        assert waiter["status"] == "FAILED" and outcome_of(waiter)["correlationId"] == "dup"
+        sns = [m["message"] for m in rt.sns_messages()]
+        assert by_corr(sns) == Counter(["owner", "dup"]) and len(rt.events()) == 2
+        assert second not in rt.recoveries  # it ended as its outcome says, not stopped
+
+
 # --- publications --------------------------------------------------------------------------
 
 

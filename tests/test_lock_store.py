@@ -12,6 +12,7 @@ botocore exception.
 from __future__ import annotations
 
 import json
+import time
 from typing import Any
 
 import boto3
@@ -117,6 +118,30 @@ def test_a_retried_recovery_keeps_the_lock_it_took_over(ddb):
     assert lock.recover(TABLE, dead, me=me) == request
     assert lock.recover(TABLE, dead, me=me) == request  # before: None, and nobody published
     assert lock.recover(TABLE, dead, me=me.replace("recovery", "redelivered")) is None
+
+
+def test_a_recovery_chain_leads_back_to_the_owner_for_the_lock_and_the_start_time(ddb):
+    """A recovery of a recovery finds the owner's lock key and start time through the chain of
+    recovery inputs (a start request's job must be looked for from the owner's own start)."""
+    sfn = boto3.client("stepfunctions")
+    role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
+    machine = sfn.create_state_machine(
+        name="neptune-watch", definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}),
+        roleArn=role,
+    )["stateMachineArn"]
+    owner = sfn.start_execution(stateMachineArn=machine, name="owner", input=json.dumps({"job": {"kind": "loader", "id": "job-1"}}))["executionArn"]
+    time.sleep(0.01)
+    first = sfn.start_execution(stateMachineArn=machine, name="first", input=json.dumps({"neptuneWatchRecover": {"executionArn": owner}}))["executionArn"]
+    assert take(owner, "a")["role"] == "OWNER"
+    for arn in (owner, first):
+        sfn.stop_execution(executionArn=arn)
+    me = machine.replace(":stateMachine:", ":execution:") + ":"
+    assert lock.recover(TABLE, owner, me=first) == {"job": {"kind": "loader", "id": "job-1"}}  # first takes over
+    assert lock.recover(TABLE, first, me=me + "second") == {"job": {"kind": "loader", "id": "job-1"}}  # and second from it
+    owner_start = sfn.describe_execution(executionArn=owner)["startDate"].timestamp()
+    assert lock.started_epoch(first) == owner_start != sfn.describe_execution(executionArn=first)["startDate"].timestamp()
+    loop = sfn.start_execution(stateMachineArn=machine, name="loop", input=json.dumps({"neptuneWatchRecover": {"executionArn": "x"}}))
+    assert lock._origin(sfn.describe_execution(executionArn=loop["executionArn"])) is None  # a broken link
 
 
 # --- failures by name ---------------------------------------------------------------------------

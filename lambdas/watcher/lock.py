@@ -43,6 +43,7 @@ from typing import Any, TypeVar
 
 from . import clock
 from .errors import InvalidRequestError, WatchError, store_error
+from .names import RECOVER_KEY, RECOVERY_STATUSES
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -50,6 +51,7 @@ MAX_REQUESTS = 50
 MAX_STORED_OUTCOME_BYTES = 200_000
 RUNNING, ENDED = "RUNNING", "ENDED"
 ATTEMPTS = 6  # conditional-update races re-read and retry; each round changes the item
+MAX_RECOVERY_CHAIN = 10  # a recovery of a recovery of ... an owner, followed this far back
 
 _lock = threading.Lock()
 _clients: dict[str, Any] = {}
@@ -312,10 +314,11 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
         if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
             return None
         raise  # throttled or failed: named and retried, not taken for "nothing to recover"
-    if desc.get("status") not in ("ABORTED", "TIMED_OUT") or desc.get("stateMachineArn") != state_machine_of(me):
+    if desc.get("status") not in RECOVERY_STATUSES or desc.get("stateMachineArn") != state_machine_of(me):
         return None
     ddb = client("dynamodb")
-    scan_key = _lock_key_of(desc)
+    origin = _origin(desc)
+    scan_key = _lock_key_of(origin) if origin is not None else None
     if scan_key is None:
         return None
     item = _get(table, scan_key)
@@ -355,12 +358,38 @@ def _continuation_running(table: str, execution: str) -> bool:
         return False
 
 
-def _lock_key_of(desc: dict[str, Any]) -> str | None:
-    """The lock key of an execution, from its input (a request, a continuation or a recovery)."""
+def _input(desc: dict[str, Any]) -> Any:
     try:
-        data = json.loads(desc.get("input") or "null")
+        return json.loads(desc.get("input") or "null")
     except ValueError:
         return None
+
+
+def _origin(desc: dict[str, Any]) -> dict[str, Any] | None:
+    """The execution whose request ``desc`` stands for: ``desc`` itself, or for a recovery
+    execution (which may have died in turn after taking the lock over) the execution its chain
+    of recoveries started from. None past ``MAX_RECOVERY_CHAIN`` links or a vanished link."""
+    for _ in range(MAX_RECOVERY_CHAIN):
+        data = _input(desc)
+        link = data.get(RECOVER_KEY) if isinstance(data, dict) else None
+        if link is None:
+            return desc
+        ref = link.get("executionArn") if isinstance(link, dict) else None
+        if not isinstance(ref, str):
+            return None
+        try:
+            desc = client("stepfunctions").describe_execution(executionArn=ref)
+        except Exception as exc:
+            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+                return None
+            raise
+    return None
+
+
+def _lock_key_of(desc: dict[str, Any]) -> str | None:
+    """The lock key of an execution, from its input (a watch or a start request; None for a
+    continuation, whose lock is its root's)."""
+    data = _input(desc)
     if isinstance(data, dict) and isinstance(data.get("job"), dict):
         job = data["job"]
         return f"{job.get('kind')}#{job.get('id')}"
@@ -377,6 +406,9 @@ def _lock_key_of(desc: dict[str, Any]) -> str | None:
 
 @_named_errors
 def started_epoch(execution_arn: str) -> float:
-    """When an execution started (epoch seconds), as Step Functions reports it."""
-    started = client("stepfunctions").describe_execution(executionArn=execution_arn)["startDate"]
+    """When the request of ``execution_arn`` was first taken up (epoch seconds): its own start,
+    or for a recovery execution the start of the execution its chain of recoveries stands for
+    (a job that execution started must be found, not started again)."""
+    desc = client("stepfunctions").describe_execution(executionArn=execution_arn)
+    started = (_origin(desc) or desc)["startDate"]
     return started.timestamp() if hasattr(started, "timestamp") else float(started)

@@ -29,6 +29,8 @@ DEFAULT_REQUEST_SOURCE = "com.neptunewatch.requests"
 DEFAULT_OUTCOME_SOURCE = "com.neptunewatch"
 """``source`` of the outcome events the state machine publishes."""
 REQUEST_DETAIL_TYPE = "Neptune Watch Requested"
+RECOVER_KEY = "neptuneWatchRecover"
+"""The recovery rule's input: ``{"neptuneWatchRecover": {"executionArn": <the ended execution>}}``."""
 RECOVERY_STATUSES = ("ABORTED", "TIMED_OUT")
 """Execution statuses on which the recovery rule starts a recovery execution (the deployment's
 EventBridge rule, and the local runtime playing it)."""

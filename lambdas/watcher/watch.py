@@ -32,13 +32,13 @@ from .errors import (
 )
 from .limits import shown
 from .model import Functions, Lock, Watch
+from .names import RECOVER_KEY  # {"executionArn": ...}: from the recovery rule
 from .policy import PollPolicy, pacing_age
 from .settings import Settings
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
 RESUME_KEY = "neptuneWatchResume"  # the old by-value continuation: refused
 CONTINUE_KEY = "neptuneWatchContinue"  # {"from": <execution ARN>}: a continuation by reference
-RECOVER_KEY = "neptuneWatchRecover"  # {"executionArn": ...}: from the recovery rule
 LOCK_MARGIN_SECONDS = 900 + 3600  # the running lock outlives the deadline by the cancel confirmation and an hour
 CONTINUATION_RECORD_SECONDS = 7 * 86400
 STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"

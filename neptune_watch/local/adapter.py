@@ -5,11 +5,14 @@ has a test per patch. The patches:
 
 1. ``LambdaSimpleBackend.invoke`` runs our real handlers in-process (moto's Docker-less
    Lambda only echoes the payload back).
-2. ``WaitFunction._wait_interval`` (Wait states) sleeps on the virtual clock.
+2. ``WaitFunction._wait_interval`` (Wait states) sleeps on the virtual clock, and
+   ``Environment.set_stop`` wakes it at once (StopExecution ends a Wait without letting time
+   pass, as moto's own Wait does on the environment's state change).
 3. The Retry interval (``time.sleep`` in ``retrier_decl``) sleeps on the virtual clock.
 4. A parent blocked on a child (``.sync`` polling loop, ``time.sleep`` in the callback service
    module) or on a task token (``CallbackEndpoint.wait``) is *idle* for the clock, and the
-   ``.sync`` polling delay drops from 0.5 s to 10 ms of real time.
+   ``.sync`` polling delay drops from 0.5 s to 10 ms of real time. A ``.waitForTaskToken``
+   task's ``TimeoutSeconds`` counts virtual time.
 5. ``ExecutionWorker.start`` counts every execution as a clock participant from the moment
    it is started, and the thread that evaluates its states (``threading`` in ``program``) is
    the one whose sleeps and waits the clock sees; so is the worker thread a state with a
@@ -62,6 +65,7 @@ import io
 import threading
 import time as _real_time
 import uuid
+import weakref
 from collections.abc import Callable
 from types import SimpleNamespace
 from typing import Any
@@ -299,9 +303,33 @@ def _invoke(self: Any, function_name: str, qualifier: Any, body: Any, headers: A
     return _active["dispatch"](name, payload, response_headers)
 
 
+# The Wait states sleeping right now, per Environment: StopExecution ends them at once (moto's
+# own Wait wakes on the environment's state change; a virtual sleep must be woken the same way).
+_stop_events: weakref.WeakKeyDictionary[Any, set[threading.Event]] = weakref.WeakKeyDictionary()
+_stop_lock = threading.Lock()
+
+
 def _wait_interval(self: Any, env: Any, wait_seconds: int) -> None:
-    if env.is_running():
-        _clock().sleep(float(wait_seconds))
+    if not env.is_running():
+        return
+    woken = threading.Event()
+    with _stop_lock:
+        _stop_events.setdefault(env, set()).add(woken)
+    try:
+        if env.is_running():  # a stop between the first look and the registration
+            _clock().wait_for(woken, float(wait_seconds))
+    finally:
+        with _stop_lock:
+            _stop_events.get(env, set()).discard(woken)
+
+
+def _set_stop(self: Any, *args: Any, **kwargs: Any) -> None:
+    """Environment.set_stop, which also wakes this environment's Wait states at once."""
+    _saved["Environment.set_stop"](self, *args, **kwargs)
+    with _stop_lock:
+        sleeping = list(_stop_events.get(self, ()))
+    for woken in sleeping:
+        woken.set()
 
 
 def _virtual_sleep(seconds: float) -> None:
@@ -391,6 +419,7 @@ MOTO_VERSION = "5.2.5"
 HOOKS: tuple[str, ...] = (
     "moto.awslambda_simple.models:LambdaSimpleBackend.invoke",
     "moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function:WaitFunction._wait_interval",
+    "moto.stepfunctions.parser.asl.eval.environment:Environment.set_stop",
     "moto.stepfunctions.parser.asl.component.common.retry.retrier_decl:time",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:time",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service_callback:_DELAY_SECONDS_SYNC_CONDITION_CHECK",
@@ -610,6 +639,7 @@ def install(
             {
                 "LambdaSimpleBackend.invoke": LambdaSimpleBackend.invoke,
                 "WaitFunction._wait_interval": WaitFunction._wait_interval,
+                "Environment.set_stop": Environment.set_stop,
                 "retrier_decl.time": retrier_decl.time,
                 "callback_service.time": callback_service.time,
                 "callback_service.delay": callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK,
@@ -629,6 +659,7 @@ def install(
         )
         LambdaSimpleBackend.invoke = _invoke  # type: ignore[method-assign]
         WaitFunction._wait_interval = _wait_interval  # type: ignore[method-assign]
+        Environment.set_stop = _set_stop  # type: ignore[method-assign]
         retrier_decl.time = _ModuleShim(_real=_real_time, sleep=_virtual_sleep)  # type: ignore[assignment]
         callback_service.time = _ModuleShim(_real=_real_time, sleep=_idle_sleep)  # type: ignore[assignment]
         callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = SYNC_POLL_SECONDS  # type: ignore[misc]
@@ -662,6 +693,7 @@ def uninstall() -> None:
             return
         LambdaSimpleBackend.invoke = _saved["LambdaSimpleBackend.invoke"]  # type: ignore[method-assign]
         WaitFunction._wait_interval = _saved["WaitFunction._wait_interval"]  # type: ignore[method-assign]
+        Environment.set_stop = _saved["Environment.set_stop"]  # type: ignore[method-assign]
         retrier_decl.time = _saved["retrier_decl.time"]
         callback_service.time = _saved["callback_service.time"]
         callback_service._DELAY_SECONDS_SYNC_CONDITION_CHECK = _saved["callback_service.delay"]  # type: ignore[misc]

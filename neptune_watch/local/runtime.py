@@ -328,11 +328,9 @@ class LocalRuntime:
             return
         if getattr(execution, "state_machine_arn", None) != getattr(self, "state_machine_arn", None):
             return
-        from watcher.watch import RECOVER_KEY
-
         arn = execution.exec_arn
         started = self.client("stepfunctions").start_execution(
-            stateMachineArn=self.state_machine_arn, input=json.dumps({RECOVER_KEY: {"executionArn": arn}})
+            stateMachineArn=self.state_machine_arn, input=json.dumps({names.RECOVER_KEY: {"executionArn": arn}})
         )["executionArn"]
         with self._lock:
             self.recoveries[arn] = started
