@@ -103,13 +103,17 @@ def test_an_answer_to_a_closed_token_is_not_an_error(ddb, code):
             lock.answer("token", {})
 
 
-def test_a_retried_recovery_keeps_the_lock_it_took_over(ddb):
+def _machine() -> tuple[Any, str]:
+    """moto's Step Functions client and a state machine named like the watch (its executions
+    wait, so that they can be stopped)."""
     sfn = boto3.client("stepfunctions")
     role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    machine = sfn.create_state_machine(
-        name="neptune-watch", definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}),
-        roleArn=role,
-    )["stateMachineArn"]
+    definition = json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}})
+    return sfn, sfn.create_state_machine(name="neptune-watch", definition=definition, roleArn=role)["stateMachineArn"]
+
+
+def test_a_retried_recovery_keeps_the_lock_it_took_over(ddb):
+    sfn, machine = _machine()
     dead = sfn.start_execution(stateMachineArn=machine, name="owner", input=json.dumps({"job": {"kind": "loader", "id": "job-1"}}))["executionArn"]
     assert take(dead, "a")["role"] == "OWNER"
     sfn.stop_execution(executionArn=dead)
@@ -123,12 +127,7 @@ def test_a_retried_recovery_keeps_the_lock_it_took_over(ddb):
 def test_a_recovery_chain_leads_back_to_the_owner_for_the_lock_and_the_start_time(ddb):
     """A recovery of a recovery finds the owner's lock key and start time through the chain of
     recovery inputs (a start request's job must be looked for from the owner's own start)."""
-    sfn = boto3.client("stepfunctions")
-    role = boto3.client("iam").create_role(RoleName="r", AssumeRolePolicyDocument="{}")["Role"]["Arn"]
-    machine = sfn.create_state_machine(
-        name="neptune-watch", definition=json.dumps({"StartAt": "W", "States": {"W": {"Type": "Wait", "Seconds": 600, "End": True}}}),
-        roleArn=role,
-    )["stateMachineArn"]
+    sfn, machine = _machine()
     owner = sfn.start_execution(stateMachineArn=machine, name="owner", input=json.dumps({"job": {"kind": "loader", "id": "job-1"}}))["executionArn"]
     time.sleep(0.01)
     first = sfn.start_execution(stateMachineArn=machine, name="first", input=json.dumps({"neptuneWatchRecover": {"executionArn": owner}}))["executionArn"]

@@ -308,13 +308,8 @@ def recover(table: str, dead: Any, *, me: str) -> dict[str, Any] | None:
     """Take over the lock an aborted or timed-out owner left RUNNING; its request, or None."""
     if not isinstance(dead, str) or state_machine_of(dead) != state_machine_of(me):
         return None
-    try:
-        desc = client("stepfunctions").describe_execution(executionArn=dead)
-    except Exception as exc:
-        if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
-            return None
-        raise  # throttled or failed: named and retried, not taken for "nothing to recover"
-    if desc.get("status") not in RECOVERY_STATUSES or desc.get("stateMachineArn") != state_machine_of(me):
+    desc = _describe(dead)
+    if desc is None or desc.get("status") not in RECOVERY_STATUSES or desc.get("stateMachineArn") != state_machine_of(me):
         return None
     ddb = client("dynamodb")
     origin = _origin(desc)
@@ -358,6 +353,17 @@ def _continuation_running(table: str, execution: str) -> bool:
         return False
 
 
+def _describe(execution_arn: str) -> dict[str, Any] | None:
+    """DescribeExecution; None for an execution that does not exist. Anything else (throttled,
+    failed) is raised, to be named and retried, not taken for "nothing to recover"."""
+    try:
+        return client("stepfunctions").describe_execution(executionArn=execution_arn)
+    except Exception as exc:
+        if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
+            return None
+        raise
+
+
 def _input(desc: dict[str, Any]) -> Any:
     try:
         return json.loads(desc.get("input") or "null")
@@ -377,12 +383,10 @@ def _origin(desc: dict[str, Any]) -> dict[str, Any] | None:
         ref = link.get("executionArn") if isinstance(link, dict) else None
         if not isinstance(ref, str):
             return None
-        try:
-            desc = client("stepfunctions").describe_execution(executionArn=ref)
-        except Exception as exc:
-            if getattr(exc, "response", {}).get("Error", {}).get("Code") in ("ExecutionDoesNotExist", "InvalidArn"):
-                return None
-            raise
+        found = _describe(ref)
+        if found is None:
+            return None
+        desc = found
     return None
 
 
