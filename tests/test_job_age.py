@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import math
 import random
+from datetime import UTC, datetime
 
 import botocore.session
 import pytest
-from watcher.policy import PollPolicy, pacing_age
+from watcher.clients import lenient_timestamp
+from watcher.normalize import start_epoch
+from watcher.policy import SERVICE_LAUNCH_EPOCH, PollPolicy, pacing_age, plausible_start
 from watcher.settings import Settings, settings
 from watcher.watch import new_watch, poll
 
@@ -41,7 +44,7 @@ def test_start_times_are_timestamps_in_botocores_model():
 
 
 def test_pacing_age_is_the_jobs_own_and_falls_back_safely():
-    now = 1_000_000.0
+    now = 1_800_000_000.0
     assert pacing_age(30, now - 5 * 3600, now) == 5 * 3600  # a job 5 h old, watched for 30 s
     assert pacing_age(600, now - 60, now) == 60  # queued before it started: its own, shorter age
     assert pacing_age(30, now + 3600, now) == 30  # a start in the future (clock skew): the watch's
@@ -71,6 +74,70 @@ def test_job_age_waits_are_never_longer_than_the_time_only_wait_nor_past_the_dea
             assert wait <= max(1, math.ceil(until_deadline))  # never past the deadline
 
 
+# --- plausible start times ---------------------------------------------------------------
+# Neptune (and its bulk loader) has been generally available since 2018-05-30; the Neptune
+# Analytics API's version is 2023-11-29 (botocore's neptune-graph model, checked below).
+
+
+def test_the_launch_bounds_are_the_services_own_dates():
+    graph = botocore.session.get_session().get_service_model("neptune-graph")
+    assert graph.api_version == "2023-11-29"
+    day = datetime.fromtimestamp(SERVICE_LAUNCH_EPOCH["import"], UTC)
+    assert day.strftime("%Y-%m-%d") == graph.api_version == datetime.fromtimestamp(SERVICE_LAUNCH_EPOCH["export"], UTC).strftime("%Y-%m-%d")
+    assert datetime.fromtimestamp(SERVICE_LAUNCH_EPOCH["loader"], UTC).strftime("%Y-%m-%d") == "2018-05-30"
+
+
+@pytest.mark.parametrize(("start", "kind", "why"), [
+    (0, "loader", "zero"),
+    (-5, "loader", "negative"),
+    (1_000, "loader", "a few seconds after 1970"),
+    (1_262_304_000, "loader", "2010, before Neptune"),
+    (1_527_638_399, "loader", "a second before Neptune's launch"),
+    (1_600_000_000, "import", "2020, before Neptune Analytics"),
+    (1_600_000_000, "export", "2020, before Neptune Analytics"),
+    (1_800_000_001, "loader", "a second after now"),
+    (1.8e12, "loader", "milliseconds read as seconds: far ahead"),
+    (float("nan"), "loader", "not a number"),
+    (True, "loader", "a boolean"),
+])  # fmt: skip
+def test_an_implausible_start_is_not_the_jobs_start(start, kind, why):
+    now = 1_800_000_000.0
+    assert plausible_start(start, now, kind) is None, why
+    assert pacing_age(30, start, now, kind) == 30, why  # the watch's own age
+
+
+def test_a_plausible_start_is_used_at_the_bounds():
+    now = 1_800_000_000.0
+    assert plausible_start(SERVICE_LAUNCH_EPOCH["loader"], now, "loader") == SERVICE_LAUNCH_EPOCH["loader"]
+    assert plausible_start(1_600_000_000, now, "loader") == 1_600_000_000  # 2020: the loader existed
+    assert plausible_start(now, now, "import") == now  # started this very second
+    assert pacing_age(30, now - 3600, now, "export") == 3600
+    assert plausible_start(1_600_000_000, now) == 1_600_000_000  # no kind: the oldest launch bounds it
+
+
+@pytest.mark.parametrize(("raw", "expected"), [
+    (1_800_000_000, 1_800_000_000.0),  # epoch seconds, as the loader reports them
+    (1_800_000_000_123, 1_800_000_000.123),  # epoch milliseconds
+    (1_800_000_000.5, 1_800_000_000.5),  # half a second: whole milliseconds
+    ("2027-01-15T08:00:00.250000+00:00", datetime(2027, 1, 15, 8, 0, 0, 250000, UTC).timestamp()),
+    (datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC), datetime(2027, 1, 15, 8, 0, 0, tzinfo=UTC).timestamp()),
+    (1_800_000_000.7846217, None),  # a fraction of a millisecond: no unit either service uses
+    (1_800_000_000_123.5, None),  # milliseconds with a fraction
+    (datetime(2027, 1, 15, 8, 0, 0, 123456, UTC), None),
+    ("2027-01-15T08:00:00.123456+00:00", None),
+    ("soon", None),
+    (None, None),
+])  # fmt: skip
+def test_a_start_is_read_only_in_whole_milliseconds(raw, expected):
+    got = start_epoch(raw)
+    assert got == pytest.approx(expected) if expected is not None else got is None
+
+
+def test_a_timestamp_no_calendar_holds_is_kept_as_sent():
+    assert lenient_timestamp(1_800_000_000) == datetime.fromtimestamp(1_800_000_000, UTC)
+    assert lenient_timestamp(1_764_000_000_000_000) == 1_764_000_000_000_000  # microseconds: year 55 million
+
+
 def _first_wait(neptune, kind: str, **counters) -> int:
     neptune.start(jobs=[{"kind": kind, "id": IDS[kind], "timeline": [{"at": 0, "status": RUNNING[kind], "counters": counters}]}])
     w = new_watch({"request": {"job": {"kind": kind, "id": IDS[kind]}}, "functions": FNS}, execution_id="x", cfg=settings())
@@ -90,6 +157,26 @@ def test_a_watch_on_an_old_job_polls_at_its_age(neptune, kind):
 def test_a_start_time_in_the_future_or_missing_falls_back_to_the_watch_age(neptune, kind):
     assert _first_wait(neptune, kind, startTime=EPOCH + 3600) == 12
     assert _first_wait(neptune, kind, startTime="not a time" if kind == "loader" else EPOCH + 10**6) == 12
+
+
+@pytest.mark.parametrize(("kind", "start"), [
+    ("loader", 0), ("loader", -1), ("loader", 1_400_000_000), ("import", 1_600_000_000),
+    ("export", 1_764_000_000_000_000), ("import", 1_764_000_000_000_000), ("loader", EPOCH - 7200.0004),
+])  # fmt: skip
+def test_an_implausible_start_over_the_wire_paces_as_a_new_job(neptune, kind, start):
+    """Through botocore and the emulator: the first wait is the floor, not the cap."""
+    assert _first_wait(neptune, kind, startTime=start) == 12
+
+
+@pytest.mark.parametrize("kind", ["import", "export"])
+def test_a_start_in_microseconds_still_reads_the_status(neptune, kind):
+    """botocore cannot make a datetime of it; the answer is read all the same, not counted as unreadable."""
+    micro = 1_764_000_000_000_000
+    neptune.start(jobs=[{"kind": kind, "id": IDS[kind], "timeline": [{"at": 0, "status": RUNNING[kind], "counters": {"startTime": micro}}]}])
+    w = new_watch({"request": {"job": {"kind": kind, "id": IDS[kind]}}, "functions": FNS}, execution_id="x", cfg=settings())
+    w = poll(w, cfg=settings())
+    assert w["last"]["status"] == RUNNING[kind] and not w.get("unknownPolls")
+    assert w["jobStartEpoch"] is None or plausible_start(w["jobStartEpoch"], EPOCH, kind) is None
 
 
 @pytest.mark.runtime

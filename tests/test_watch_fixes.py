@@ -136,6 +136,50 @@ def test_a_rejected_cancel_of_a_running_job_is_reported_rejected(kind, error):
     assert r["virtualSeconds"] < 60 + 900  # no wait for a confirmation that cannot come
 
 
+# A cancel refused because the job ended a moment before it (Neptune's cancel answers 404
+# BulkLoadIdNotFoundException "when the load does not exist or is no longer active", CancelLoaderJob
+# in https://docs.aws.amazon.com/neptune/latest/apiref/API_CancelLoaderJob.html; Analytics answers
+# 409 ConflictException for a task that is no longer running). The scripted job ends just after
+# the deadline poll, and the fault stands for the service refusing because it has.
+
+
+@pytest.mark.parametrize(("kind", "error", "final", "outcome"), [
+    ("loader", "BulkLoadIdNotFoundException", "LOAD_FAILED", "FAILED"),
+    ("loader", "BadRequestException", "LOAD_CANCELLED_DUE_TO_ERRORS", "FAILED"),
+    ("loader", "BulkLoadIdNotFoundException", "LOAD_CANCELLED_BY_USER", "CANCELLED"),
+    ("loader", "BulkLoadIdNotFoundException", "LOAD_COMPLETED", "SUCCEEDED"),
+    ("import", "ConflictException", "FAILED", "FAILED"),
+    ("export", "ConflictException", "CANCELLED", "CANCELLED"),
+])  # fmt: skip
+def test_a_cancel_refused_because_the_job_just_ended_reports_how_it_ended(kind, error, final, outcome):
+    errors = [{"code": "PARSING_ERROR", "message": "Expected 4 columns, found 3", "file": "s3://b/v.csv", "record": 17}]
+    r = run({"job": {"kind": kind, "id": IDS[kind]}, "timeoutSeconds": 60, "cancelOnTimeout": True, "maxErrors": 10},
+            [{"at": 0, "status": RUNNING[kind]},
+             {"at": 61, "status": final, "statusReason": "ended on its own", "errors": errors}], kind,
+            faults=[{"operation": CANCEL[kind], "calls": [1], "error": error}])  # fmt: skip
+    o = outcome_of(r, outcome)
+    assert o["status"] == final  # what the service said, not the status before the deadline
+    c = o["cancellation"]
+    assert (c["accepted"], c["confirmed"], c["rejected"]) == (False, False, error)  # ours was refused
+    if kind == "loader" and outcome == "FAILED":
+        assert o["errors"] == errors  # the user learns why the load failed
+    # Polls at 0, 12, 24, 36, 48 and on the deadline (60), the refused cancel, then one poll
+    # 12 s later (the policy's shortest wait): the job ended at 61, so it reads the end.
+    assert r["calls"][CANCEL[kind]] == 1 and r["calls"][GET[kind]] == 7
+    assert r["virtualSeconds"] == 72
+
+
+def test_a_cancel_refused_while_the_job_is_still_running_polls_once_more_then_times_out():
+    kind = "loader"
+    r = run({"job": {"kind": kind, "id": IDS[kind]}, "timeoutSeconds": 60, "cancelOnTimeout": True},
+            [{"at": 0, "status": RUNNING[kind]}, {"at": 3600, "status": "LOAD_COMPLETED"}], kind,
+            faults=[{"operation": CANCEL[kind], "calls": [1], "error": "BadRequestException"}])  # fmt: skip
+    o = outcome_of(r, "TIMED_OUT")
+    assert o["status"] == RUNNING[kind] and "rejected the cancel (BadRequestException)" in o["statusReason"]
+    assert r["calls"] == {GET[kind]: 7, CANCEL[kind]: 1}  # exactly one poll after the refusal
+    assert r["virtualSeconds"] == 72
+
+
 def test_a_rejected_cancel_of_a_job_someone_else_cancels_is_not_ours():
     kind = "import"
     r = run({"job": {"kind": kind, "id": IDS[kind]}, "timeoutSeconds": 60, "cancelOnTimeout": True},

@@ -19,6 +19,7 @@ from typing import Any
 
 import botocore.session
 from botocore.config import Config
+from botocore.utils import parse_timestamp
 
 from .errors import ConfigurationError
 from .settings import Settings, settings
@@ -39,12 +40,25 @@ def client_config(cfg: Settings) -> Config:
     )
 
 
+def lenient_timestamp(value: Any) -> Any:
+    """botocore's timestamp parser, except that a timestamp no calendar holds is kept as the
+    service sent it rather than failing the whole answer (botocore raises ``ValueError: year
+    ... is out of range`` for a start reported in microseconds). The status still reads; the
+    poll policy then ignores the start (:func:`watcher.policy.plausible_start`)."""
+    try:
+        return parse_timestamp(value)
+    except (ValueError, OverflowError, OSError):
+        return value
+
+
 def _make(service: str, endpoint: str | None, cfg: Settings) -> Any:
     kwargs: dict[str, Any] = {"config": client_config(cfg)}
     if endpoint:
         kwargs["endpoint_url"] = endpoint
     # One botocore session per client: sessions are not safe to share between threads.
-    return botocore.session.Session().create_client(service, **kwargs)
+    session = botocore.session.Session()
+    session.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=lenient_timestamp)
+    return session.create_client(service, **kwargs)
 
 
 def _cached(service: str, endpoint: str | None, cfg: Settings) -> Any:

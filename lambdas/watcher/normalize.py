@@ -7,6 +7,7 @@ raises on a missing or oddly typed field: it is reported as absent.
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -68,6 +69,26 @@ def _epoch(value: Any) -> float | None:
     if num is None:
         return None
     return num / 1000.0 if num > 1e11 else float(num)
+
+
+def start_epoch(value: Any) -> float | None:
+    """A job's reported start as unix seconds, when it is a timestamp in whole milliseconds (or
+    coarser): a value with a fraction of a millisecond is in no unit either service uses (the
+    loader reports epoch seconds, Neptune Analytics a ``timestamp``), so the unit is unknown and
+    the value is not used for pacing. Whether the time itself is plausible is the poll policy's
+    question (:func:`watcher.policy.plausible_start`)."""
+    seconds = _epoch(value)
+    if seconds is None:
+        return None
+    if isinstance(value, str) and "T" in value:
+        value = datetime.fromisoformat(value)
+    if isinstance(value, datetime):
+        return seconds if value.microsecond % 1000 == 0 else None
+    num = _num(value)
+    millis = float(num) if num is not None and num > 1e11 else seconds * 1000.0
+    if not math.isfinite(millis) or abs(millis - round(millis)) > 1e-3:
+        return None
+    return seconds
 
 
 def _time(value: Any) -> str | None:
@@ -137,7 +158,7 @@ def loader_status(load_id: str, response: Any) -> dict[str, Any]:
         "counters": _counters(overall, LOADER_COUNTERS),
         "progress": {"percent": None},
         "startTime": _time(overall.get("startTime")),
-        "startEpoch": _epoch(overall.get("startTime")),
+        "startEpoch": start_epoch(overall.get("startTime")),
         "feedCount": feed_count if isinstance(feed_count, list) else None,
         "errors": errors,
         "errorsReturned": len(errors),
@@ -182,7 +203,7 @@ def _analytics(kind: str, response: Any, details_key: str, names: tuple[str, ...
         "counters": counters,
         "progress": {"percent": percent},
         "startTime": _time(details.get("startTime")),
-        "startEpoch": _epoch(details.get("startTime")),
+        "startEpoch": start_epoch(details.get("startTime")),
         "errors": errors,
         "errorsReturned": len(errors),
     }

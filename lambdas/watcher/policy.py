@@ -10,8 +10,11 @@ never over ``max_wait`` (long jobs are still reported within minutes).
 The time that counts is the *job's* age where the service reports when the job started
 (loader ``overallStatus.startTime``; Analytics ``importTaskDetails.startTime`` /
 ``exportTaskDetails.startTime``): a watch started on a job that has run for hours polls as
-for a job of that age, not as for one that has just begun. Without a start time, or with one
-in the future (clock skew), the watch's own age is used (:func:`pacing_age`).
+for a job of that age, not as for one that has just begun. Only a plausible start counts
+(:func:`plausible_start`): one after the service existed and not after now. Without one (none
+reported, a zero, negative or pre-launch value, a clock ahead of ours, a value in the wrong unit)
+the watch's own age is used (:func:`pacing_age`), so a bad start can never make a job look
+decades old and push the first wait to the cap.
 
 Where the service reports progress (Neptune Analytics ``progressPercentage``), the expected
 end is estimated from it, and the watch wakes up near that end rather than after it: the
@@ -75,21 +78,47 @@ class PollPolicy:
         return max(1, math.floor(wait))
 
 
-def pacing_age(watch_elapsed: float, job_start_epoch: Any, now: float) -> float:
-    """The age the policy paces polls by: the job's own, where the service reported a usable
-    start time, else the watch's.
+#: The earliest start a job of each kind can report, in unix seconds: Amazon Neptune (and its
+#: bulk loader) became generally available on 2018-05-30; the Neptune Analytics API's version,
+#: in botocore's ``neptune-graph`` model, is 2023-11-29. A start before that is not a real one.
+SERVICE_LAUNCH_EPOCH: dict[str, int] = {
+    "loader": 1_527_638_400,  # 2018-05-30T00:00:00Z
+    "import": 1_701_216_000,  # 2023-11-29T00:00:00Z
+    "export": 1_701_216_000,
+}
 
-    A start time after ``now`` (the service's clock ahead of ours) or one that is not a finite
-    number falls back to the watch's age. A job that started after the watch began (it was
-    queued) is paced by its own, shorter age: that only shortens waits.
+
+def plausible_start(job_start_epoch: Any, now: float, kind: str | None = None) -> float | None:
+    """The job's start in unix seconds if it can be true, else None.
+
+    True means a finite number, not after ``now`` (a start ahead of our clock says the clocks
+    disagree, not how old the job is) and not before the service of ``kind`` existed (any kind:
+    the oldest launch). Zero, negative and pre-launch values, and a start that was read in the
+    wrong unit (microseconds read as milliseconds land tens of thousands of years ahead), fail.
+    The unit itself (whole milliseconds at most) is checked where the answer is read
+    (:func:`watcher.normalize.start_epoch`).
     """
+    if isinstance(job_start_epoch, bool):
+        return None
     try:
-        age = now - float(job_start_epoch)
+        start = float(job_start_epoch)
     except (TypeError, ValueError):
-        return watch_elapsed
-    if not math.isfinite(age) or age < 0:
-        return watch_elapsed
-    return age
+        return None
+    earliest = SERVICE_LAUNCH_EPOCH.get(kind or "", min(SERVICE_LAUNCH_EPOCH.values()))
+    if not math.isfinite(start) or start < earliest or start > now:
+        return None
+    return start
+
+
+def pacing_age(watch_elapsed: float, job_start_epoch: Any, now: float, kind: str | None = None) -> float:
+    """The age the policy paces polls by: the job's own, where the service reported a
+    plausible start (:func:`plausible_start`), else the watch's.
+
+    A job that started after the watch began (it was queued) is paced by its own, shorter age:
+    that only shortens waits.
+    """
+    start = plausible_start(job_start_epoch, now, kind)
+    return watch_elapsed if start is None else now - start
 
 
 def estimate_remaining(percent: float | None, elapsed: float) -> float | None:

@@ -328,7 +328,7 @@ def _after_running(w: dict[str, Any], view: dict[str, Any], now: float) -> dict[
         w["waitSeconds"] = 0
         w["continuation"] = {"name": str(uuid.uuid4()), "expiresEpoch": str(int(now + CONTINUATION_RECORD_SECONDS))}
         return w
-    elapsed = pacing_age(now - float(w["startedEpoch"]), w.get("jobStartEpoch"), now)
+    elapsed = pacing_age(now - float(w["startedEpoch"]), w.get("jobStartEpoch"), now, w["job"]["kind"])
     seconds = policy.next_wait(
         elapsed,
         progress_percent=(view.get("progress") or {}).get("percent"),
@@ -424,10 +424,22 @@ def cancel(watch: dict[str, Any]) -> dict[str, Any]:
     except NeptuneMalformedResponse:
         record.update(accepted=True, confirmed=False)  # a 2xx answer, however odd its body
     except (NeptuneNotFound, NeptuneConflict, NeptuneBadRequest) as err:
-        # Rejected: usually no longer active (it ended on its own in the meantime, or someone
-        # else is cancelling it). The next poll says how it ends; the outcome says ours was refused.
+        # Refused: the job is usually no longer active (it ended on its own between our last
+        # poll and the cancel, or someone else is cancelling it). One more poll, a short wait
+        # later, reports what the service says of it: FAILED with its errors, CANCELLED,
+        # SUCCEEDED, or TIMED_OUT if it really is still running (:func:`_after_running`).
+        # The outcome's cancellation says ours was refused, whichever it is.
         record.update(accepted=False, confirmed=False, rejected=err.code)
+        w["cancel"] = record
+        return _wait(w, refused_cancel_repoll_seconds(w))
     w["cancel"] = record
     w["next"] = "POLL"
     w["waitSeconds"] = 0
     return w
+
+
+def refused_cancel_repoll_seconds(w: dict[str, Any]) -> int:
+    """The wait between a refused cancel and the poll that tells how the job ended: the
+    policy's shortest wait (12 s by default). A poll at once would read the status the last
+    poll read, a moment before the job ended and the cancel was refused."""
+    return max(1, PollPolicy.from_dict(w.get("policy")).min_wait)

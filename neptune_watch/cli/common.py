@@ -162,9 +162,14 @@ def session(args: argparse.Namespace) -> Any:
     """A boto3 session with the user's profile and region; CliError when either is unusable."""
     import boto3
     import botocore.exceptions
+    import botocore.session
+    from watcher.clients import lenient_timestamp
 
+    core = botocore.session.Session()
+    # As the handlers' clients: an impossible timestamp does not make the whole answer unreadable.
+    core.get_component("response_parser_factory").set_parser_defaults(timestamp_parser=lenient_timestamp)
     try:
-        sess = boto3.session.Session(profile_name=args.profile, region_name=args.region)
+        sess = boto3.session.Session(botocore_session=core, profile_name=args.profile, region_name=args.region)
     except botocore.exceptions.ProfileNotFound:
         raise CliError(f"the AWS profile {args.profile!r} is not in your AWS config") from None
     if not sess.region_name:
