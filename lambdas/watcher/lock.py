@@ -44,6 +44,8 @@ from typing import Any, TypeVar
 from . import clock
 from .errors import InvalidRequestError, WatchError, store_error
 from .names import RECOVER_KEY, RECOVERY_STATUSES
+from .settings import settings
+from .start import validate
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -398,9 +400,6 @@ def _lock_key_of(desc: dict[str, Any]) -> str | None:
         job = data["job"]
         return f"{job.get('kind')}#{job.get('id')}"
     if isinstance(data, dict) and "start" in data:  # a start request: the key of its parameters
-        from .settings import settings
-        from .start import validate
-
         try:
             return validate(data["start"], settings()).lock_key
         except WatchError:

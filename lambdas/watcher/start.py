@@ -39,6 +39,7 @@ from typing import Any
 
 from . import clock
 from .errors import ConfigurationError, InvalidRequestError, NeptuneNotFound, WatchError
+from .record import finish, new_watch
 from .settings import Settings
 from .statuses import Outcome
 
@@ -206,8 +207,6 @@ def validate(start: Any, cfg: Settings) -> StartSpec:
 def start_watch(event: dict[str, Any], *, execution_id: str | None, cfg: Settings, request: dict[str, Any]) -> dict[str, Any]:
     """The watch of a start request: the watch request's options, plus what to start, under the
     lock of its canonical parameters (an identical request joins it instead of starting again)."""
-    from .watch import new_watch
-
     if "job" in request:
         raise InvalidRequestError("a request carries either job or start, not both")
     spec = validate(request["start"], cfg)
@@ -244,8 +243,6 @@ def call_start(kind: str, params: dict[str, Any]) -> str:
 
 def start_job(watch: dict[str, Any], *, retry_count: int = 0) -> dict[str, Any]:
     """Start the watch's job (or adopt the one an earlier attempt started); the watch advanced."""
-    from .watch import finish
-
     w = copy.deepcopy(watch)
     kind, params = w["job"]["kind"], w.get("start")
     if w["job"].get("id"):  # already started (a replayed event): go on watching it

@@ -19,9 +19,8 @@ import json
 import uuid
 from typing import Any
 
-from . import clock, normalize
+from . import clock, lock, normalize
 from .errors import (
-    ConfigurationError,
     GraphNotAllowed,
     InvalidRequestError,
     NeptuneBadRequest,
@@ -30,16 +29,15 @@ from .errors import (
     NeptuneNotFound,
     WatchError,
 )
-from .limits import shown
-from .model import Functions, Lock, Watch
 from .names import RECOVER_KEY  # {"executionArn": ...}: from the recovery rule
 from .policy import PollPolicy, pacing_age
+from .record import LOCK_MARGIN_SECONDS, finish, functions_of, new_watch
 from .settings import Settings
+from .start import start_watch
 from .statuses import CANCELLED_STATUS, Outcome, Phase
 
 RESUME_KEY = "neptuneWatchResume"  # the old by-value continuation: refused
 CONTINUE_KEY = "neptuneWatchContinue"  # {"from": <execution ARN>}: a continuation by reference
-LOCK_MARGIN_SECONDS = 900 + 3600  # the running lock outlives the deadline by the cancel confirmation and an hour
 CONTINUATION_RECORD_SECONDS = 7 * 86400
 STARTED_BY = "AWS_STEP_FUNCTIONS_STARTED_BY_EXECUTION_ID"
 MAX_ERRORS_PER_PAGE = 100
@@ -53,20 +51,9 @@ CANCEL_CONFIRM_SECONDS = 900
 DEFAULT_ROLLBACK_MAX_SECONDS = 6 * 3600
 
 
-def _functions(event: dict[str, Any], kind: str) -> dict[str, Any]:
-    """The kind's functions, from the map the definition passes in (never from the request)."""
-    functions = event.get("functions") or {}
-    fn = functions.get(kind) if isinstance(functions, dict) else None
-    if not isinstance(fn, dict) or not fn.get("status") or not fn.get("cancel"):
-        raise ConfigurationError(f"no status/cancel functions are configured for {kind} jobs")
-    return {"status": fn["status"], "cancel": fn["cancel"], "start": fn.get("start")}
-
-
 def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -> dict[str, Any]:
     """The watch of this execution: a new request's (with its role for the job), a
     continuation's (by reference, checked) or a recovery's (an aborted owner's request)."""
-    from . import lock
-
     request = event.get("request")
     table = event.get("lockTable")
     me = execution_id or ""
@@ -77,7 +64,7 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
         if request.get(STARTED_BY) != ref:
             raise InvalidRequestError("a continuation must be started by the execution it continues")
         w = lock.load_continuation(table, ref, me=me)
-        return resume(w, _functions(event, w["job"]["kind"]))
+        return resume(w, functions_of(event, w["job"]["kind"]))
     if isinstance(request, dict) and RECOVER_KEY in request:
         dead = request[RECOVER_KEY].get("executionArn") if isinstance(request[RECOVER_KEY], dict) else None
         stored = lock.recover(table, dead, me=me)
@@ -86,8 +73,6 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
         if "start" in stored:
             # The dead owner may have started the job already: look for it from the dead
             # owner's own start (start.start_job) before starting it, never start twice.
-            from .start import start_watch
-
             w = start_watch(event, execution_id=me, cfg=cfg, request=stored)
             w["startSince"] = lock.started_epoch(dead)
         else:
@@ -98,8 +83,6 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
         # Set by parents that start us with startExecution (links the executions in the console).
         request = {k: v for k, v in request.items() if k != STARTED_BY}
     if isinstance(request, dict) and "start" in request:  # a start request (start.py)
-        from .start import start_watch
-
         w = start_watch(event, execution_id=me, cfg=cfg, request=request)
     else:
         w = new_watch(event, execution_id=me, cfg=cfg, request=request)
@@ -119,52 +102,9 @@ def prepare(event: dict[str, Any], *, execution_id: str | None, cfg: Settings) -
     return w
 
 
-def new_watch(event: dict[str, Any], *, execution_id: str | None, cfg: Settings, request: Any = None) -> dict[str, Any]:
-    """A validated request (``request``, else ``event["request"]``) as a new watch (no Neptune
-    call, no lock yet)."""
-    from .request import WatchRequest, parse  # pydantic is only needed here, not on every poll
-
-    req = parse(WatchRequest, event.get("request") if request is None else request)
-    timeout = req.timeoutSeconds if req.timeoutSeconds is not None else cfg.default_timeout_seconds
-    if timeout > cfg.max_timeout_seconds:
-        raise InvalidRequestError(f"timeoutSeconds {shown(timeout)} exceeds the maximum {cfg.max_timeout_seconds}")
-    max_errors = req.maxErrors if req.maxErrors is not None else cfg.default_max_errors
-    if max_errors > cfg.max_max_errors:
-        raise InvalidRequestError(f"maxErrors {shown(max_errors)} exceeds the maximum {cfg.max_max_errors}")
-    fn = _functions(event, req.job.kind)
-    now = clock.epoch()
-    deadline = now + timeout
-    watch = Watch(
-        job={"kind": req.job.kind, "id": req.job.id},
-        timeoutSeconds=timeout,
-        cancelOnTimeout=cfg.default_cancel_on_timeout if req.cancelOnTimeout is None else req.cancelOnTimeout,
-        maxErrors=max_errors,
-        correlationId=req.correlationId,
-        taskToken=req.taskToken,
-        context=req.context,
-        startedAt=clock.iso(now),
-        startedEpoch=now,
-        deadlineEpoch=deadline,
-        root=execution_id,
-        fn=Functions(**fn),
-        policy=PollPolicy(cfg.min_wait_seconds, cfg.max_wait_seconds, cfg.wait_fraction).as_dict(),
-        limits={
-            "maxPollsPerExecution": cfg.max_polls_per_execution,
-            "maxSecondsPerExecution": cfg.max_seconds_per_execution,
-            "unknownStatusMaxPolls": cfg.unknown_status_max_polls,
-            "rollbackMaxSeconds": cfg.rollback_max_seconds,
-        },
-        lock=Lock(key=f"{req.job.kind}#{req.job.id}", expiresEpoch=str(int(deadline + LOCK_MARGIN_SECONDS))),
-        generationStartedEpoch=now,
-    )
-    return watch.to_json()
-
-
 def await_owner(event: dict[str, Any], *, execution_id: str | None) -> None:
     """AwaitOwner: register this execution's task token on the job's lock item; the owner
     answers it at its end. If the owner has already ended, answer it here from its record."""
-    from . import lock
-
     w = event["watch"]
     name = (execution_id or "").split(":")[-1]
     ended = lock.register(event.get("lockTable"), w["lock"]["key"], name=name, token=event["token"])
@@ -184,13 +124,6 @@ def resume(watch: Any, fn: dict[str, Any]) -> dict[str, Any]:
     w["fn"] = fn
     w["continuation"] = None
     w["next"] = "POLL"
-    w["waitSeconds"] = 0
-    return w
-
-
-def finish(w: dict[str, Any], outcome: Outcome | str, reason: str | None = None) -> dict[str, Any]:
-    w["result"] = {"outcome": str(outcome), "reason": reason}
-    w["next"] = "FINISH"
     w["waitSeconds"] = 0
     return w
 
