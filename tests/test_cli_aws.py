@@ -223,7 +223,7 @@ def test_watch_follows_a_load_to_success_with_the_poll_policy(world: World) -> N
     for wait in world.sleeps:
         assert wait == policy.next_wait(elapsed)
         elapsed += wait
-    assert len(world.sleeps) == polls - 1 and world.sleeps[0] == 12
+    assert len(world.sleeps) == polls - 1 and world.sleeps[0] == PollPolicy().min_wait
     # not a terminal: one plain line per poll on stderr, no bar
     assert len([line for line in err.splitlines() if f"loader:{LOAD} LOAD_" in line]) == polls
     assert "━" not in err and "\x1b[" not in err

@@ -21,6 +21,7 @@ from watcher.policy import SERVICE_LAUNCH_EPOCH, PollPolicy, pacing_age, plausib
 from watcher.settings import Settings, settings
 from watcher.watch import new_watch, poll
 
+FLOOR, CAP = Settings().min_wait_seconds, Settings().max_wait_seconds  # the default policy's bounds
 EPOCH = 1_800_000_000  # the emulator's virtual 0 and the handlers' clock (tests/conftest.py)
 FNS = {k: {"status": "s", "cancel": "c"} for k in ("loader", "import", "export")}
 IDS = {"loader": "load-age-1", "import": "t-abcdefghij", "export": "t-0123456789"}
@@ -149,14 +150,14 @@ def _first_wait(neptune, kind: str, **counters) -> int:
 
 @pytest.mark.parametrize("kind", ["loader", "import", "export"])
 def test_a_watch_on_an_old_job_polls_at_its_age(neptune, kind):
-    assert _first_wait(neptune, kind, startTime=EPOCH - 5 * 3600) == 175  # the cap, not 12 s
+    assert _first_wait(neptune, kind, startTime=EPOCH - 5 * 3600) == CAP  # the cap, not the floor
     assert _first_wait(neptune, kind, startTime=EPOCH - 40 * 60) == math.floor(0.05 * (40 * 60 + 30))
 
 
 @pytest.mark.parametrize("kind", ["loader", "import"])
 def test_a_start_time_in_the_future_or_missing_falls_back_to_the_watch_age(neptune, kind):
-    assert _first_wait(neptune, kind, startTime=EPOCH + 3600) == 12
-    assert _first_wait(neptune, kind, startTime="not a time" if kind == "loader" else EPOCH + 10**6) == 12
+    assert _first_wait(neptune, kind, startTime=EPOCH + 3600) == FLOOR
+    assert _first_wait(neptune, kind, startTime="not a time" if kind == "loader" else EPOCH + 10**6) == FLOOR
 
 
 @pytest.mark.parametrize(("kind", "start"), [
@@ -165,7 +166,7 @@ def test_a_start_time_in_the_future_or_missing_falls_back_to_the_watch_age(neptu
 ])  # fmt: skip
 def test_an_implausible_start_over_the_wire_paces_as_a_new_job(neptune, kind, start):
     """Through botocore and the emulator: the first wait is the floor, not the cap."""
-    assert _first_wait(neptune, kind, startTime=start) == 12
+    assert _first_wait(neptune, kind, startTime=start) == FLOOR
 
 
 @pytest.mark.parametrize("kind", ["import", "export"])
@@ -195,7 +196,7 @@ def test_a_late_watch_end_to_end_polls_at_the_jobs_age():
         arn = rt.start(sc.request)
         r = report(rt, rt.wait(arn, timeout=120), 0.0)
     assert r["execution"]["status"] == "SUCCEEDED" and len(r["sns"]) == 1
-    # Polls at 0, 175, 350, ..., 1050: the cap from the first wait on (paced by the watch's own
-    # age it would have been 12 s waits for the first 4 minutes: 51 polls to reach 1000 s).
+    # Polls at 0, 179, 358, ..., 1074: the cap from the first wait on (paced by the watch's own
+    # age it would have been 14 s waits for the first 4 minutes: 45 polls to reach 1000 s).
     assert r["outcome"]["polls"] == r["calls"]["GetLoaderJobStatus"] == 7
-    assert 1000 <= r["virtualSeconds"] <= 1000 + 175
+    assert 1000 <= r["virtualSeconds"] <= 1000 + CAP

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import time
 from collections import Counter
 from pathlib import Path
@@ -19,6 +20,8 @@ from typing import Any
 
 import pytest
 from watcher.outcome import DETAIL_TYPES
+from watcher.policy import PollPolicy
+from watcher.settings import Settings
 from watcher.statuses import LOADER, Phase
 
 from neptune_watch.local.runtime import EVENT_SOURCE, LocalRuntime
@@ -45,7 +48,7 @@ CONTRACT_FIELDS = (
     "schemaVersion", "job", "outcome", "status", "statusReason", "counters", "progress",
     "errors", "polls", "startedAt", "endedAt", "correlationId", "context",
 )  # fmt: skip
-MIN_WAIT = 12  # the default poll policy's shortest wait (settings.py)
+MIN_WAIT = Settings().min_wait_seconds  # the default poll policy's shortest wait (14 s)
 
 
 # --- helpers ------------------------------------------------------------------------------
@@ -327,9 +330,10 @@ def test_unknown_status_that_persists_ends_in_error(tolerated):
     assert o["status"] == "LOAD_RESHARDING"
     assert "'LOAD_RESHARDING'" in o["statusReason"] and f"{polls_allowed} polls" in o["statusReason"]
     assert r["calls"] == {"GetLoaderJobStatus": o["polls"]}
-    # Polls at 0, 12, ..., 48 see LOAD_IN_PROGRESS; the first at or after 60 sees the new status.
-    assert o["polls"] == 5 + polls_allowed
-    assert r["virtualSeconds"] == 60 + (polls_allowed - 1) * MIN_WAIT
+    # Polls every MIN_WAIT s before 60 see LOAD_IN_PROGRESS; the first at or after 60 sees the new status.
+    before = math.ceil(60 / MIN_WAIT)
+    assert o["polls"] == before + polls_allowed
+    assert r["virtualSeconds"] == (before + polls_allowed - 1) * MIN_WAIT
 
 
 def test_unknown_status_that_passes_is_not_an_end():
@@ -873,6 +877,55 @@ def test_repeated_requests_started_together_publish_once():
     publishers = [n for n, entered in enumerate(d["entered"]) if "PublishToSns" in entered]
     assert len(publishers) == 1
     assert d["entered"][1 - publishers[0]]["AwaitOwner"] == 1
+
+
+# --- a refused cancel, and implausible start times (the scenario files) ---------------------
+
+
+@pytest.mark.parametrize(("name", "kind", "error", "expected", "status"), [
+    ("loader-timeout-cancel-refused-job-failed", "loader", "BulkLoadIdNotFoundException", "FAILED", "LOAD_FAILED"),
+    ("loader-timeout-cancel-refused-still-running", "loader", "BadRequestException", "TIMED_OUT", "LOAD_IN_PROGRESS"),
+    ("import-timeout-cancel-refused-task-failed", "import", "ConflictException", "FAILED", "FAILED"),
+])  # fmt: skip
+def test_a_refused_cancel_is_followed_by_one_poll_that_reports_the_end(name, kind, error, expected, status):
+    data = scenario(name)
+    r = run(data)
+    o = published(r, expected, kind)
+    watched(o, r, kind)
+    assert o["status"] == status
+    assert (o["cancellation"]["accepted"], o["cancellation"]["rejected"]) == (False, error)
+    timeout = data["request"]["timeoutSeconds"]
+    # The policy's polls from 0 s up to one landing on the deadline, then the refused cancel.
+    policy, t, polls_to_deadline = PollPolicy(), 0, 1
+    while t < timeout:
+        t += policy.next_wait(t, until_deadline=timeout - t)
+        polls_to_deadline += 1
+    assert r["calls"] == {GET[kind]: polls_to_deadline + 1, CANCEL[kind]: 1}
+    assert r["virtualSeconds"] == timeout + MIN_WAIT  # the re-poll, the policy's shortest wait after the refusal
+    final = data["job"]["timeline"][-1]
+    if expected == "FAILED":
+        assert final["at"] > timeout  # it really ended after the deadline poll, before the re-poll
+        assert len(o["errors"]) == len(final["errors"]) and final["errors"][0]["message"] in o["errors"][0]["message"]
+    else:
+        assert "rejected the cancel (BadRequestException)" in o["statusReason"]
+
+
+@pytest.mark.parametrize(("name", "kind"), [
+    ("loader-implausible-start-time", "loader"),
+    ("import-start-time-before-the-service", "import"),
+    ("export-start-time-in-microseconds", "export"),
+])  # fmt: skip
+def test_an_implausible_start_time_paces_the_watch_by_its_own_age(name, kind):
+    data = scenario(name)
+    r = run(data)
+    o = published(r, "SUCCEEDED", kind)
+    watched(o, r, kind)
+    end = data["job"]["timeline"][-1]["at"]
+    # Paced as a new job: a poll every MIN_WAIT s, the end seen at the first poll after it (not
+    # at the cap, as a start decades ago would have it).
+    first_after = math.ceil(end / MIN_WAIT) * MIN_WAIT
+    assert r["virtualSeconds"] == first_after < Settings().max_wait_seconds
+    assert o["polls"] == r["calls"][GET[kind]] == first_after // MIN_WAIT + 1
 
 
 # --- the scenario files -------------------------------------------------------------------

@@ -31,8 +31,8 @@ from typing import Any
 
 @dataclass(frozen=True)
 class PollPolicy:
-    min_wait: int = 12
-    max_wait: int = 175
+    min_wait: int = 14
+    max_wait: int = 179
     fraction: float = 0.05
 
     @classmethod

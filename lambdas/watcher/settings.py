@@ -33,8 +33,8 @@ class Settings:
     max_timeout_seconds: int = 360 * 86400
     max_max_errors: int = 1000
     # Poll policy bounds
-    min_wait_seconds: int = 12
-    max_wait_seconds: int = 175
+    min_wait_seconds: int = 14
+    max_wait_seconds: int = 179
     wait_fraction: float = 0.05
     # Continue-as-new thresholds (history stays far below 25,000 events)
     max_polls_per_execution: int = 1000

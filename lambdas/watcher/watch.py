@@ -373,6 +373,6 @@ def cancel(watch: dict[str, Any]) -> dict[str, Any]:
 
 def refused_cancel_repoll_seconds(w: dict[str, Any]) -> int:
     """The wait between a refused cancel and the poll that tells how the job ended: the
-    policy's shortest wait (12 s by default). A poll at once would read the status the last
+    policy's shortest wait (14 s by default). A poll at once would read the status the last
     poll read, a moment before the job ended and the cancel was refused."""
     return max(1, PollPolicy.from_dict(w.get("policy")).min_wait)

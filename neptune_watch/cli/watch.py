@@ -138,7 +138,7 @@ def register(sub: Any) -> None:
         "watch",
         help="follow a job to its end with a live view; exit code by outcome",
         description="Follow a job to its end with the state machine's poll policy (the first poll at once, "
-        "then 5% of the time watched, 12 s to 175 s) and its retries, show its progress "
+        "then 5% of the time watched, 14 s to 179 s) and its retries, show its progress "
         "(a live bar on a terminal, one line per poll otherwise, on stderr) and print the outcome on stdout. "
         "Ctrl-C stops watching; the job keeps running.",
         epilog=EXIT_CODES_HELP,
@@ -146,7 +146,7 @@ def register(sub: Any) -> None:
     job_argument(p)
     request_arguments(p)
     p.add_argument("--json", action="store_true", help="print the outcome as JSON (the contract's outcome object)")
-    p.add_argument("--min-wait", type=positive_int, metavar="SECONDS", help="shortest wait between polls (default 12)")
-    p.add_argument("--max-wait", type=positive_int, metavar="SECONDS", help="longest wait between polls (default 175)")
+    p.add_argument("--min-wait", type=positive_int, metavar="SECONDS", help="shortest wait between polls (default 14)")
+    p.add_argument("--max-wait", type=positive_int, metavar="SECONDS", help="longest wait between polls (default 179)")
     aws_arguments(p)
     p.set_defaults(func=run)
