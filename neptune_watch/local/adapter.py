@@ -50,6 +50,8 @@ has a test per patch. The patches:
    time: moto checks a ConditionExpression and then writes without a lock, so two threads could
    both pass ``attribute_not_exists(pk)``; DynamoDB applies a conditional write atomically
    (https://docs.aws.amazon.com/amazondynamodb/latest/developerguide/Expressions.ConditionExpressions.html).
+   ``DynamoHandler.call_action`` holds the same lock for a whole request, since UpdateItem's
+   response layer deep-copies the stored item outside the backend calls.
 
 :data:`HOOKS` lists every replaced name; :func:`install` checks them first and names any that
 the installed moto lacks.
@@ -74,6 +76,7 @@ try:
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.responses import EmptyResult
     from moto.dynamodb.models import DynamoDBBackend
+    from moto.dynamodb.responses import DynamoHandler
     from moto.stepfunctions.parser.asl.component.common.error_name.error_equals_decl import (
         ErrorEqualsDecl,
     )
@@ -465,6 +468,7 @@ HOOKS: tuple[str, ...] = (
     "moto.dynamodb.models:DynamoDBBackend.update_item",
     "moto.dynamodb.models:DynamoDBBackend.delete_item",
     "moto.dynamodb.models:DynamoDBBackend.get_item",
+    "moto.dynamodb.responses:DynamoHandler.call_action",
     # speed-ups
     "moto.stepfunctions.parser.asl.utils.json_path:parse",
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
@@ -542,6 +546,7 @@ def _strict_patches() -> list[tuple[Any, str, Any]]:
         (state_task_service_module, "is_within_size_quota", strict.within_payload_limit),
         (StepFunctionResponse, "send_task_success", strict.send_task_success(StepFunctionResponse.send_task_success)),
         (StepFunctionResponse, "send_task_heartbeat", strict.send_task_heartbeat(StepFunctionResponse.send_task_heartbeat)),
+        (DynamoHandler, "call_action", _serialised_request(DynamoHandler.call_action)),
     ]
 
 
@@ -617,6 +622,19 @@ def _serialised(name: str) -> Callable[..., Any]:
     def run(self: Any, *args: Any, **kwargs: Any) -> Any:
         with _dynamodb_lock:
             return _saved[f"DynamoDBBackend.{name}"](self, *args, **kwargs)
+
+    return run
+
+
+def _serialised_request(call_action: Callable[..., Any]) -> Callable[..., Any]:
+    """A whole DynamoDB request under the item lock: moto's UpdateItem deep-copies the stored
+    item before it calls the backend, and another thread's write to that item meanwhile made
+    the copy fail ("dictionary changed size during iteration", seen under load in
+    tests/test_flow.py). DynamoDB serves each request on an item as one atomic step."""
+
+    def run(self: Any) -> Any:
+        with _dynamodb_lock:
+            return call_action(self)
 
     return run
 
