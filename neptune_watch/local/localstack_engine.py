@@ -40,6 +40,7 @@ import importlib.machinery
 import importlib.metadata
 import io
 import json
+import logging
 import re
 import sys
 import threading
@@ -201,6 +202,7 @@ HOOKS: tuple[str, ...] = (
     f"{_MODULES['callback_service']}:time",
     f"{_MODULES['callback_service']}:_DELAY_SECONDS_SYNC_CONDITION_CHECK",
     f"{_MODULES['callback']}:CallbackEndpoint.wait",
+    f"{_MODULES['callback']}:CallbackEndpoint.notify",
     f"{_MODULES['callback']}:CallbackEndpoint._notify_event",
     f"{_MODULES['execution_worker']}:ExecutionWorker.start",
     f"{_MODULES['execution_worker']}:ExecutionWorker._execution_logic",
@@ -385,7 +387,9 @@ def _set_stop(saved: Callable[..., Any]) -> Callable[..., Any]:
         saved(self, *args, **kwargs)
         with _stop_lock:
             sleeping = list(_stop_events.get(self, ()))
+        clock = _clock()
         for event in sleeping:
+            clock.claim(event)
             event.set()
 
     return run
@@ -420,6 +424,17 @@ def _callback_wait(saved: Callable[..., Any]) -> Callable[..., Any]:
     return run
 
 
+def _callback_notify(saved: Callable[..., Any]) -> Callable[..., Any]:
+    """CallbackEndpoint.notify (SendTaskSuccess/Failure): the waiting task is counted busy again
+    before the answer lands, so its virtual TimeoutSeconds cannot pass in between."""
+
+    def run(self: Any, outcome: Any) -> Any:
+        _clock().claim(self._notify_event)
+        return saved(self, outcome)
+
+    return run
+
+
 def _patches() -> list[tuple[Any, str, Any]]:
     """(owner, attribute, replacement) of every hook."""
     sleep_shim = _ModuleShim(_real=_real_time, sleep=_virtual_sleep)
@@ -432,6 +447,7 @@ def _patches() -> list[tuple[Any, str, Any]]:
         (_m.callback_service, "time", idle_shim),
         (_m.callback_service, "_DELAY_SECONDS_SYNC_CONDITION_CHECK", 0.01),
         (_m.callback.CallbackEndpoint, "wait", _callback_wait(_m.callback.CallbackEndpoint.wait)),
+        (_m.callback.CallbackEndpoint, "notify", _callback_notify(_m.callback.CallbackEndpoint.notify)),
         (_m.execution_worker.ExecutionWorker, "start", _start_worker),
         (_m.program, "threading", _ModuleShim(_real=threading, Thread=_participant_thread)),
         (_m.execute_state, "Thread", _inheriting_thread),
@@ -469,6 +485,8 @@ class LocalStackRuntime(LocalRuntime):
 
     def _install_engine(self) -> None:
         _import_localstack()
+        # LocalStack logs every Fail state and caught error at ERROR/WARNING: the reports say it.
+        logging.getLogger("localstack").setLevel(logging.CRITICAL)
         self._mock = mock_aws(config={"lambda": {"use_docker": False}})
         self._mock.start()
         self._provider = _m.provider.StepFunctionsProvider()
@@ -532,16 +550,17 @@ class LocalStackRuntime(LocalRuntime):
 
     def _send_to_lambda(self, request: Any, **kwargs: Any) -> AWSResponse:
         """A Lambda Invoke request, answered by our handler in-process."""
+        request_id = {"x-amzn-RequestId": str(uuid.uuid4())}  # as Lambda answers every request
         path = unquote(urlsplit(request.url).path)
         match = re.match(r"^/2015-03-31/functions/([^/]+)/invocations$", path)
         if match is None:
             body = json.dumps({"message": f"the LocalStack engine serves Lambda Invoke only, not {request.method} {path}"})
-            return AWSResponse(request.url, 400, {"x-amzn-ErrorType": "InvalidRequestContentException"}, _RawBody(body.encode()))
+            return AWSResponse(request.url, 400, {**request_id, "x-amzn-ErrorType": "InvalidRequestContentException"}, _RawBody(body.encode()))
         name = match.group(1).split(":function:")[-1].split(":")[0]
         if name not in FUNCTIONS:
             body = json.dumps({"Type": "User", "message": f"Function not found: {name}"})
-            return AWSResponse(request.url, 404, {"x-amzn-ErrorType": "ResourceNotFoundException"}, _RawBody(body.encode()))
-        headers: dict[str, str] = {}
+            return AWSResponse(request.url, 404, {**request_id, "x-amzn-ErrorType": "ResourceNotFoundException"}, _RawBody(body.encode()))
+        headers: dict[str, str] = dict(request_id)
         payload = self._dispatch(name, _body_bytes(request), headers)
         headers.update({"X-Amz-Executed-Version": "$LATEST", "Content-Type": "application/json"})
         return AWSResponse(request.url, 200, headers, _RawBody(payload))
