@@ -8,10 +8,13 @@ it fails when the difference goes away as well as when a new one appears.
 
 from __future__ import annotations
 
+import importlib
 import importlib.metadata
 import json
+import random
 import re
 import time
+import zlib
 from pathlib import Path
 from typing import Any
 
@@ -34,7 +37,8 @@ DOCUMENTED_DIFFERENCES: dict[str, dict[str, dict[str, Any]]] = {}
 
 def _compared(result: dict[str, Any]) -> dict[str, Any]:
     """What the two engines must agree on: outcome, execution status and error, the Neptune calls
-    per operation, and what was published (how many messages, with which outcome)."""
+    per operation, what was published (how many messages, with which outcome), the state
+    transitions and the virtual time of the outcome."""
     outcome = result.get("outcome")
     return {
         "outcome": outcome.get("outcome") if isinstance(outcome, dict) else None,
@@ -43,13 +47,37 @@ def _compared(result: dict[str, Any]) -> dict[str, Any]:
         "calls": dict(sorted(result["calls"].items())),
         "sns": [m["message"].get("outcome") if isinstance(m["message"], dict) else m["message"] for m in result["sns"]],
         "events": [(e["detailType"], (e["detail"] or {}).get("outcome")) for e in result["events"]],
+        "transitions": result["transitions"],
+        "virtualSeconds": result["virtualSeconds"],
     }
 
 
+#: The module each engine draws a ``"JitterStrategy": "FULL"`` retry interval from
+#: (``random.uniform(0, interval)``, the same code in both).
+JITTER_MODULES = {
+    "moto": "moto.stepfunctions.parser.asl.component.common.retry.jitter_strategy_decl",
+    "localstack": "localstack.services.stepfunctions.asl.component.common.retry.jitter_strategy_decl",
+}
+
+
+def _same_jitter(monkeypatch: pytest.MonkeyPatch, engine: str, seed: int) -> None:
+    """Give the engine's jitter draws a generator seeded with ``seed``: both engines then draw the
+    same intervals in the same order, so a scenario with jittered retries has one right answer
+    for the calls, transitions and virtual time (unseeded, it varies from run to run on either
+    engine alone). The draws themselves are the engines' own code."""
+    module = importlib.import_module(JITTER_MODULES[engine])
+    assert module.random.uniform  # the engine still draws from a module-level ``random``
+    monkeypatch.setattr(module, "random", random.Random(seed))
+
+
 @pytest.mark.parametrize("path", SCENARIO_FILES, ids=[p.stem for p in SCENARIO_FILES])
-def test_both_engines_agree_on_every_scenario(path: Path) -> None:
+def test_both_engines_agree_on_every_scenario(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     scenario = load_scenario(path)
+    localstack_engine.check_hooks()  # imports LocalStack's modules
+    seed = zlib.crc32(path.stem.encode())
+    _same_jitter(monkeypatch, "moto", seed)
     on_moto = run_scenario(scenario, timeout=300)
+    _same_jitter(monkeypatch, "localstack", seed)
     on_localstack = run_scenario_localstack(scenario, timeout=300)
     # each engine on its own meets the scenario's expect block
     assert check(scenario, on_moto) == [], ("moto", _compared(on_moto))
