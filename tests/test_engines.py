@@ -244,3 +244,25 @@ def test_every_rewritten_module_still_needs_its_rewrite() -> None:
         text = Path(origin).read_text()
         assert localstack_engine._rewrite_pep695(text) != text, name
         compile(localstack_engine._rewrite_pep695(text), origin, "exec", dont_inherit=True)
+
+
+def test_a_claimed_wait_is_woken_without_time_jumping_to_its_timeout() -> None:
+    """VirtualClock.claim: the waiter is counted busy before its event is set, so the holder of
+    time letting go right after the set cannot let time run to the waiter's timeout."""
+    import threading
+
+    from neptune_watch.local.clock import VirtualClock
+
+    for _ in range(20):
+        clock = VirtualClock(0)
+        event, answered = threading.Event(), []
+        clock.enter()  # someone holds time still (as LocalRuntime.together does)
+        waiter = threading.Thread(target=lambda c=clock, e=event, a=answered: a.append(c.wait_for(e, 100.0)))
+        waiter.start()
+        while not clock._heap:
+            time.sleep(0.001)
+        clock.claim(event)
+        event.set()
+        clock.leave()  # the holder lets go at once
+        waiter.join(5)
+        assert (answered, clock.now(), clock.busy, clock._heap) == ([True], 0.0, 0, [])

@@ -128,8 +128,9 @@ def _python_compat() -> Iterator[None]:
 
     import typing_extensions
 
-    finder = _RewritingFinder()
-    sys.meta_path.insert(0, finder)
+    if sys.version_info < (3, 12) and not any(isinstance(f, _RewritingFinder) for f in sys.meta_path):
+        # Stays installed: it only ever rewrites the modules listed in REWRITTEN_MODULES.
+        sys.meta_path.insert(0, _RewritingFinder())
     had_deprecated = hasattr(warnings, "deprecated")
     threading.Lock = _LockClass  # type: ignore[misc,assignment]
     if not had_deprecated:
@@ -140,9 +141,6 @@ def _python_compat() -> Iterator[None]:
         threading.Lock = _real_lock  # type: ignore[misc]
         if not had_deprecated:
             del warnings.deprecated  # type: ignore[attr-defined]
-        # The finder stays only on Pythons that need it, and only ever rewrites the listed modules.
-        if sys.version_info >= (3, 12):
-            sys.meta_path.remove(finder)
 
 
 # Every LocalStack module the engine uses: imported once, all together, under the compat shims.
