@@ -18,11 +18,12 @@ from collections.abc import Iterator
 
 
 class _Sleeper:
-    __slots__ = ("event", "wake", "woken")
+    __slots__ = ("claimed", "event", "wake", "woken")
 
     def __init__(self, wake: float) -> None:
         self.wake = wake
         self.woken = False
+        self.claimed = False  # taken off the timeline by claim(): already counted busy again
         # Each sleeper waits on its own event: waking a few of hundreds of sleepers must not
         # wake them all (a shared Condition's notify_all did, at every step of time).
         self.event = threading.Event()
@@ -120,7 +121,7 @@ class VirtualClock:
         event.wait()
         with self._cond:
             timed_out = sleeper.woken  # _advance counted us busy again when it woke us
-            if not timed_out:
+            if not timed_out and not sleeper.claimed:
                 with contextlib.suppress(ValueError):
                     self._heap.remove(entry)
                     heapq.heapify(self._heap)
@@ -129,6 +130,20 @@ class VirtualClock:
                 self._busy -= 1
                 self._advance()
         return not timed_out
+
+    def claim(self, event: threading.Event) -> None:
+        """``event`` is about to be set from outside (a stop, a task token's answer): take the
+        ``wait_for`` blocked on it off the timeline now and count it busy again, so virtual
+        time cannot jump to its timeout between the set and the waiter waking up. The caller
+        then sets the event. No waiter on it: nothing to do."""
+        with self._cond:
+            for index, (_, _, sleeper) in enumerate(self._heap):
+                if sleeper.event is event and not sleeper.woken:
+                    self._heap.pop(index)
+                    heapq.heapify(self._heap)
+                    sleeper.claimed = True
+                    self._busy += 1
+                    return
 
     @contextlib.contextmanager
     def idle(self) -> Iterator[None]:

@@ -202,10 +202,17 @@ class LocalRuntime:
         resources.require_watcher()
         self._handlers = {name: importlib.import_module(module) for name, (module, _) in FUNCTIONS.items()}
         self._reset_watcher()
+        self._install_engine()
+        self._create_resources()
+
+    def _install_engine(self) -> None:
+        """Start the in-process AWS and the ASL engine (moto's interpreter, with the adapter)."""
         self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
         self._mock.start()
         adapter.install(self.clock, self._dispatch, frozenset(FUNCTIONS), on_end=self._recovery_rule)
-        self._create_resources()
+
+    def _uninstall_engine(self) -> None:
+        adapter.uninstall()
 
     def _reset_watcher(self) -> None:
         from watcher import clients, clock
@@ -298,7 +305,7 @@ class LocalRuntime:
         self._wait_quiet(2.0)
         self._stop_running()
         self.clock.close()
-        adapter.uninstall()
+        self._uninstall_engine()
         if self._mock is not None:
             self._mock.stop()
             self._mock = None
