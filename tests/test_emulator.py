@@ -1094,3 +1094,161 @@ def test_a_timeout_holds_the_connection_until_the_client_gives_up(start: Callabl
         deadline.wait(0.05)
     assert h.emulator.held == 0
     assert impatient.get_import_task(taskIdentifier=IMPORT_ID)["status"] == "IMPORTING"
+
+
+# --- keep-alive -----------------------------------------------------------------------------
+
+
+def _socket_closed_by_server(sock: socket.socket) -> bool:
+    """Whether the server has closed its end: the next read returns EOF (or the socket is reset)."""
+    sock.settimeout(2)
+    try:
+        return sock.recv(1) == b""
+    except ConnectionResetError:
+        return True
+
+
+def test_a_client_reuses_one_connection_for_its_requests(start: Callable[..., Harness]) -> None:
+    h = start(*_running_jobs())
+
+    for _ in range(5):
+        assert _status(h, "GetLoaderJobStatus") == "LOAD_IN_PROGRESS"
+
+    assert h.emulator.calls["GetLoaderJobStatus"] == 5
+    assert h.emulator.connections == 1
+
+
+def test_errors_and_faults_leave_the_connection_open(start: Callable[..., Harness]) -> None:
+    h = start(
+        *_running_jobs(),
+        faults=(fault("GetLoaderJobStatus", [2], "InternalFailure"), fault("GetImportTask", [2], "ThrottlingException")),
+    )
+
+    with pytest.raises(h.data.exceptions.BulkLoadIdNotFoundException):
+        h.data.get_loader_job_status(loadId="nope")
+    with pytest.raises(h.data.exceptions.InternalFailureException):
+        h.data.get_loader_job_status(loadId=LOAD_ID)  # call 2: an injected fault
+    assert _status(h, "GetLoaderJobStatus") == "LOAD_IN_PROGRESS"
+    assert _status(h, "GetImportTask") == "IMPORTING"
+    with pytest.raises(h.graph.exceptions.ThrottlingException):
+        h.graph.get_import_task(taskIdentifier=IMPORT_ID)
+    with pytest.raises(h.graph.exceptions.ValidationException):
+        h.graph.get_export_task(taskIdentifier="t-BAD")
+    assert _status(h, "GetImportTask") == "IMPORTING"
+
+    assert h.emulator.connections == 2  # one per client
+
+
+def test_every_answer_on_a_kept_alive_connection_has_its_length(start: Callable[..., Harness]) -> None:
+    """An error, an unrouted request and a HEAD (its answer has a length and no body) on one
+    connection: each answer is read to its end and the next request follows on the same one."""
+    h = start(*_running_jobs())
+    host, port = h.emulator.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        answers = []
+        for method, path in (
+            ("GET", f"/loader?loadId={LOAD_ID}"),
+            ("GET", "/loader?loadId=nope"),
+            ("POST", "/nowhere"),
+            ("HEAD", f"/loader?loadId={LOAD_ID}"),
+            ("GET", f"/importtasks/{IMPORT_ID}"),
+        ):
+            connection.request(method, path)
+            response = connection.getresponse()
+            answers.append((response.status, response.getheader("Content-Length"), response.read(), response.getheader("Connection")))
+    finally:
+        connection.close()
+
+    assert [status for status, *_ in answers] == [200, 404, 404, 400, 200]
+    assert all(int(length) == len(payload) for _, length, payload, _ in answers if payload)
+    assert answers[3][2] == b"" and int(answers[3][1]) > 0
+    assert {closing for *_, closing in answers} == {None}
+    assert h.emulator.connections == 1
+
+
+def test_a_request_asking_to_close_gets_its_connection_closed(start: Callable[..., Harness]) -> None:
+    h = start(*_running_jobs())
+    host, port = h.emulator.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        connection.request("GET", f"/loader?loadId={LOAD_ID}", headers={"Connection": "close"})
+        response = connection.getresponse()
+        response.read()
+        assert response.getheader("Connection") == "close"
+        assert response.will_close
+    finally:
+        connection.close()
+
+
+def test_a_body_that_is_not_drained_closes_the_connection(start: Callable[..., Harness]) -> None:
+    """A body longer than the emulator reads cannot be told from a next request: it closes."""
+    h = start(*_running_jobs())
+    host, port = h.emulator.url.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=2) as sock:
+        sock.sendall(b"POST /loader HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999\r\n\r\n" + b"x" * (2 << 20))
+        head = sock.recv(65536)
+        assert b"Connection: close" in head
+        while sock.recv(65536):
+            pass  # the server closes: EOF
+
+
+def test_a_timeout_fault_drops_a_kept_alive_connection_and_the_client_reconnects(
+    start: Callable[..., Harness],
+) -> None:
+    h = start(
+        *_running_jobs(), faults=(fault("GetLoaderJobStatus", [2], "Timeout"),), timeout_hold_seconds=0.1
+    )
+    patient = client("neptunedata", h.emulator.url, NO_RETRIES.merge(Config(read_timeout=2)))
+
+    assert patient.get_loader_job_status(loadId=LOAD_ID)["payload"]["overallStatus"]["status"] == "LOAD_IN_PROGRESS"
+    with pytest.raises(ConnectionClosedError):
+        patient.get_loader_job_status(loadId=LOAD_ID)  # unanswered on the kept-alive connection
+    assert patient.get_loader_job_status(loadId=LOAD_ID)["payload"]["overallStatus"]["status"] == "LOAD_IN_PROGRESS"
+
+    assert h.emulator.connections == 2
+
+
+def test_a_read_timeout_on_a_kept_alive_connection_lets_the_held_request_go(
+    start: Callable[..., Harness],
+) -> None:
+    h = start(*_running_jobs(), faults=(fault("GetExportTask", [2], "Timeout"),))  # bound: 60 s
+    impatient = client("neptune-graph", h.emulator.url, NO_RETRIES.merge(Config(read_timeout=0.5)))
+
+    assert impatient.get_export_task(taskIdentifier=EXPORT_ID)["status"] == "EXPORTING"
+    with pytest.raises(ReadTimeoutError):
+        impatient.get_export_task(taskIdentifier=EXPORT_ID)
+    assert impatient.get_export_task(taskIdentifier=EXPORT_ID)["status"] == "EXPORTING"
+    for _ in range(100):
+        if h.emulator.held == 0:
+            break
+        threading.Event().wait(0.05)
+    assert h.emulator.held == 0
+    assert h.emulator.connections == 2
+
+
+def test_stop_closes_kept_alive_connections() -> None:
+    emulator = NeptuneEmulator(jobs=_running_jobs())
+    host, port = emulator.start().removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port), timeout=2)
+    try:
+        connection.request("GET", f"/loader?loadId={LOAD_ID}")
+        connection.getresponse().read()
+        assert connection.sock is not None
+        emulator.stop()
+        assert _socket_closed_by_server(connection.sock)
+    finally:
+        connection.close()
+        emulator.stop()
+
+
+def test_handler_clients_take_their_pool_size_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The local runtime sizes the handlers' shared connection pools (their calls are in flight
+    together); the deployment leaves botocore's default."""
+    from watcher import clients
+    from watcher.settings import Settings
+
+    monkeypatch.setenv(clients.POOL_ENV, "64")
+    assert clients.client_config(Settings()).max_pool_connections == 64
+    monkeypatch.delenv(clients.POOL_ENV)
+    assert clients.client_config(Settings()).max_pool_connections == Config().max_pool_connections

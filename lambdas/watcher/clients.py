@@ -14,6 +14,7 @@ Lambda time.
 
 from __future__ import annotations
 
+import os
 import threading
 from typing import Any
 
@@ -30,13 +31,21 @@ _given: dict[str, Any] = {}
 
 NO_RETRY = {"mode": "standard", "total_max_attempts": 1}
 
+#: How many connections a client keeps open for reuse (unset: botocore's 10). A Lambda
+#: environment runs one invocation at a time, so the deployment leaves it unset; the local
+#: runtime runs hundreds of handlers in one process on these shared clients and sets it, so
+#: that their calls reuse kept-alive connections instead of opening (and closing) one each.
+POOL_ENV = "NEPTUNE_MAX_POOL_CONNECTIONS"
+
 
 def client_config(cfg: Settings) -> Config:
+    pool = os.environ.get(POOL_ENV)
     return Config(
         retries=NO_RETRY,  # type: ignore[arg-type]
         connect_timeout=cfg.connect_timeout,
         read_timeout=cfg.read_timeout,
         user_agent_extra="neptune-watch/0.1",
+        **({"max_pool_connections": int(pool)} if pool else {}),
     )
 
 

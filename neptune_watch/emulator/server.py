@@ -8,6 +8,7 @@ The routes, query names, output members and error shapes are those of the botoco
 from __future__ import annotations
 
 import collections
+import contextlib
 import re
 import select
 import socket
@@ -191,6 +192,9 @@ class NeptuneEmulator:
         self.timeout_hold_seconds = timeout_hold_seconds
         #: Timeout-faulted requests being held right now.
         self.held = 0
+        #: TCP connections accepted so far (a client that keeps its connections alive makes
+        #: one per connection of its pool, not one per request).
+        self.connections = 0
         self.epoch = time.time() if epoch is None else epoch
         self._clock = clock or self._real_clock
         self._faults = list(faults)
@@ -237,6 +241,7 @@ class NeptuneEmulator:
         self._stopping.set()
         server.shutdown()
         server.server_close()
+        server.close_open_connections()
         if thread is not None:
             thread.join(timeout=5)
         self._server = self._thread = None
@@ -482,7 +487,29 @@ class _Server(ThreadingHTTPServer):
 
     def __init__(self, address: tuple[str, int], emulator: NeptuneEmulator) -> None:
         self.emulator = emulator
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
         super().__init__(address, _Handler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        with self.emulator._lock:
+            self.emulator.connections += 1
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_open_connections(self) -> None:
+        """End every kept-alive connection (its thread is waiting for a next request)."""
+        with self._open_lock:
+            sockets = list(self._open)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
 
     def server_bind(self) -> None:
         TCPServer.server_bind(self)
@@ -494,9 +521,12 @@ class _Server(ThreadingHTTPServer):
 
 
 class _Handler(BaseHTTPRequestHandler):
-    """Hands every request to the emulator and writes its reply (one request per connection)."""
+    """Hands every request to the emulator and writes its reply; a connection stays open for
+    the next request (HTTP/1.1 keep-alive) until the client closes it, asks for ``Connection:
+    close``, a Timeout fault drops it, or the emulator stops."""
 
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # answers go out at once (TCP_NODELAY), as botocore's requests do
     server: _Server
 
     def do_GET(self) -> None:
@@ -514,17 +544,27 @@ class _Handler(BaseHTTPRequestHandler):
             reply = emulator.handle(self.command, self.path, body)
         except Exception:
             reply = emulator.crash_reply(self.command, self.path)
-        self.close_connection = True
         if reply.hold:
+            # Silence, then the connection is dropped: nothing more is read from it or written.
+            self.close_connection = True
             emulator.hold(self.connection)
             return
         self._write(reply)
 
     def _drain_body(self) -> bytes:
+        """The request's body. Where the end of the body is not known for sure (no valid
+        Content-Length, a chunked body, a body longer than the drain bound) the connection
+        is closed after the answer: what is left could not be told from a next request."""
+        if self.headers.get("Transfer-Encoding"):
+            self.close_connection = True
+            return b""
         try:
             length = int(self.headers.get("Content-Length") or 0)
         except ValueError:
+            self.close_connection = True
             return b""
+        if length < 0 or length > _MAX_DRAINED_BODY:
+            self.close_connection = True
         if length > 0:
             return self.rfile.read(min(length, _MAX_DRAINED_BODY))
         return b""
@@ -534,10 +574,16 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_response(reply.status)
             for name, value in reply.headers.items():
                 self.send_header(name, value)
+            # Every answer says how long it is (HEAD's too: the length of the body a GET would
+            # get), so the connection stays open for the client's next request (HTTP/1.1).
             self.send_header("Content-Length", str(len(reply.body)))
-            self.send_header("Connection", "close")
-            self.end_headers()
+            if self.close_connection:  # the request asked for it, or its body was not drained
+                self.send_header("Connection", "close")
+            # Head and body leave in one write: on a kept-alive connection, a second small
+            # write would wait for the client's delayed ACK of the first (Nagle).
+            self._headers_buffer.append(b"\r\n")
             if self.command != "HEAD":
-                self.wfile.write(reply.body)
+                self._headers_buffer.append(reply.body)
+            self.flush_headers()
         except OSError:
             pass  # the client went away

@@ -138,8 +138,9 @@ def run(work: Workload, *, timeout: float = 600.0, settings: dict[str, Any] | No
         statuses: Counter[str] = Counter()
         while pending and time.monotonic() < deadline:
             peak[0] = max(peak[0], threading.active_count())
+            now = rt.statuses()
             for arn in list(pending):
-                status = rt.status(arn)
+                status = now.get(arn) or rt.status(arn)
                 if status != "RUNNING":
                     pending.discard(arn)
                     statuses[status] += 1

@@ -74,6 +74,11 @@ PLACEHOLDER = re.compile(r"\$\{([A-Za-z0-9_]+)\}")
 LOCAL_READ_TIMEOUT_SECONDS = 3.0
 
 
+# Connections each handler client keeps for reuse. Every execution's handler calls may be in
+# flight at one instant of virtual time; beyond the pool, a connection is closed after its call.
+LOCAL_POOL_CONNECTIONS = 1024
+
+
 class RuntimeError_(Exception):
     """The local runtime itself could not do what was asked (not a watch outcome)."""
 
@@ -188,6 +193,9 @@ class LocalRuntime:
             "NEPTUNE_GRAPH_ENDPOINT": url,
             "NEPTUNE_READ_TIMEOUT": str(LOCAL_READ_TIMEOUT_SECONDS),
             "NEPTUNE_CONNECT_TIMEOUT": "1",
+            # Hundreds of handlers share the two clients: a pool that size keeps their
+            # connections to the emulator alive for the next call (botocore keeps 10).
+            "NEPTUNE_MAX_POOL_CONNECTIONS": str(LOCAL_POOL_CONNECTIONS),
             "POWERTOOLS_SERVICE_NAME": names.SERVICE_NAME,
             "POWERTOOLS_METRICS_NAMESPACE": names.METRICS_NAMESPACE,
             "POWERTOOLS_METRICS_DISABLED": "true",
@@ -238,6 +246,13 @@ class LocalRuntime:
     def status(self, execution_arn: str) -> str:
         """The execution's status, read from moto's backend (no API round trip)."""
         return self._backend().describe_execution(execution_arn).status
+
+    def statuses(self) -> dict[str, str]:
+        """Every execution's status (execution ARN -> status), read from moto's backend in one
+        pass. moto finds one execution by walking its state machine's list of executions:
+        asking :meth:`status` of each of 1,000 running executions walked 1,000 lists of 1,000."""
+        backend = self._backend()
+        return {e.execution_arn: e.status for sm in list(backend.state_machines) for e in list(sm.executions)}
 
     def _backend(self) -> Any:
         from moto.stepfunctions.parser.models import stepfunctions_parser_backends
