@@ -166,6 +166,12 @@ class LocalRuntime:
         self.recoveries: dict[str, str] = {}  # ended execution -> the recovery the rule started
         self._closing = False
         self._clients: dict[str, Any] = {}
+        # Outcomes taken off the capture queues (queue URL -> bodies), and the thread that
+        # takes them as they arrive (see _collect).
+        self._collected: dict[str, list[dict[str, Any]]] = {}
+        self._collect_lock = threading.Lock()
+        self._collector_stop = threading.Event()
+        self._collector: threading.Thread | None = None
 
     # Set-up ------------------------------------------------------------------------------
     def __enter__(self) -> LocalRuntime:
@@ -212,6 +218,8 @@ class LocalRuntime:
         self._reset_watcher()
         self._install_engine()
         self._create_resources()
+        self._collector = threading.Thread(target=self._collect_until_stopped, name="outcome-collector", daemon=True)
+        self._collector.start()
 
     def _install_engine(self) -> None:
         """Start the in-process AWS and the ASL engine (moto's interpreter, with the adapter)."""
@@ -319,6 +327,7 @@ class LocalRuntime:
     def __exit__(self, *exc: object) -> None:
         self._wait_quiet(2.0)
         self._stop_running()
+        self._stop_collector()
         self.clock.close()
         self._uninstall_engine()
         if self._mock is not None:
@@ -490,17 +499,46 @@ class LocalRuntime:
         return out
 
     # What was published ------------------------------------------------------------------
-    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
+    # The capture queues are read as a subscriber would, while the watches run: moto's SQS
+    # computes every queue attribute (scanning every message held) on each SendMessage and
+    # ReceiveMessage, so a queue left to fill with 1,000 outcomes made each publication slower
+    # than the last. Emptied every COLLECT_INTERVAL_SECONDS, a queue holds a few at a time.
+    COLLECT_INTERVAL_SECONDS = 0.25
+
+    def _collect(self, queue_url: str) -> None:
+        """Move every message of ``queue_url`` into :attr:`_collected` (caller holds the lock)."""
         sqs = self.client("sqs")
-        bodies: list[dict[str, Any]] = []
+        bodies = self._collected.setdefault(queue_url, [])
         while True:
             msgs = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10, MessageAttributeNames=["All"])
             batch = msgs.get("Messages", [])
             if not batch:
-                return bodies
-            for msg in batch:
-                bodies.append(json.loads(msg["Body"]))
-                sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=msg["ReceiptHandle"])
+                return
+            bodies.extend(json.loads(msg["Body"]) for msg in batch)
+            sqs.delete_message_batch(
+                QueueUrl=queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": msg["ReceiptHandle"]} for i, msg in enumerate(batch)],
+            )
+
+    def _collect_until_stopped(self) -> None:
+        while not self._collector_stop.wait(self.COLLECT_INTERVAL_SECONDS):
+            with self._collect_lock:
+                if self._collector_stop.is_set():
+                    return
+                for url in (self.sns_queue, self.events_queue):
+                    self._collect(url)
+
+    def _stop_collector(self) -> None:
+        self._collector_stop.set()
+        if self._collector is not None:
+            self._collector.join(timeout=10)
+            self._collector = None
+
+    def _drain(self, queue_url: str) -> list[dict[str, Any]]:
+        """Everything published to ``queue_url`` since the last drain (and taken off it)."""
+        with self._collect_lock:
+            self._collect(queue_url)
+            return self._collected.pop(queue_url, [])
 
     def sns_messages(self) -> list[dict[str, Any]]:
         out = []
