@@ -40,7 +40,8 @@ has a test per patch. The patches:
    is more lenient than AWS Step Functions, the runtime fails as AWS does (Choice on a missing
    path, payload and history limits, ``States.ALL`` vs States.Runtime/DataLimitExceeded, Fail
    state and SendTask* limits, execution names).
-13. ``parse`` in the interpreter's JSONPath module and ``ExecutionWorker._get_evaluation_entrypoint``:
+13. ``parse`` in the interpreter's JSONPath module, in ``result_path`` and in ``jsonpath_ng.ext``
+   (moto's EventBridge input template), and ``ExecutionWorker._get_evaluation_entrypoint``:
    each JSONPath and each definition is parsed once, not on every read / every execution
    (a speed-up only).
 14. ``lambda_eval_utils._invoke_lambda_function``: a ``lambda:invoke`` task of one of our
@@ -73,6 +74,7 @@ from types import SimpleNamespace
 from typing import Any
 
 try:
+    import jsonpath_ng.ext as jsonpath_ng_ext
     from moto.awslambda_simple.models import LambdaSimpleBackend
     from moto.core.responses import EmptyResult
     from moto.dynamodb.models import DynamoDBBackend
@@ -471,6 +473,8 @@ HOOKS: tuple[str, ...] = (
     "moto.dynamodb.responses:DynamoHandler.call_action",
     # speed-ups
     "moto.stepfunctions.parser.asl.utils.json_path:parse",
+    "moto.stepfunctions.parser.asl.component.common.path.result_path:parse",
+    "jsonpath_ng.ext:parse",
     "moto.stepfunctions.parser.backend.execution_worker:ExecutionWorker._get_evaluation_entrypoint",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils:_invoke_lambda_function",
     "moto.stepfunctions.parser.asl.component.state.exec.state_task.lambda_eval_utils:_from_payload",
@@ -604,11 +608,30 @@ def _direct_invoke(saved: Any) -> Any:
     return run
 
 
+def _parsed_once(parse: Callable[[str], Any]) -> Callable[[str], Any]:
+    """``parse``, each path parsed once (see :func:`_parsed_json_path`)."""
+    cached = functools.lru_cache(maxsize=4096)(parse)
+    _path_caches.append(cached)
+
+    def run(path: str) -> Any:
+        with _parse_lock:
+            return cached(path)
+
+    return run
+
+
+_path_caches: list[Any] = []
+
+
 def _speed_patches() -> list[tuple[Any, str, Any]]:
     global _saved_parse
     _saved_parse = json_path_module.parse
     return [
         (json_path_module, "parse", _parsed_json_path),
+        # ResultPath parses its path with jsonpath_ng on every state; moto's EventBridge parses
+        # the eight paths of its default input template on every event it delivers.
+        (result_path_module, "parse", _parsed_once(result_path_module.parse)),
+        (jsonpath_ng_ext, "parse", _parsed_once(jsonpath_ng_ext.parse)),
         (ExecutionWorker, "_get_evaluation_entrypoint", _evaluation_entrypoint),
         (lambda_eval_utils, "_invoke_lambda_function", _direct_invoke(lambda_eval_utils._invoke_lambda_function)),
     ]
@@ -736,6 +759,8 @@ def uninstall() -> None:
             setattr(owner, attribute, original)
         _parsed_json_path_once.cache_clear()
         _parsed_program.cache_clear()
+        while _path_caches:
+            _path_caches.pop().cache_clear()
         _clients.clear()
         _saved.clear()
         _active.clear()
