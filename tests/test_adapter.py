@@ -11,6 +11,7 @@ import pytest
 from neptune_watch.local import adapter
 from neptune_watch.local.clock import VirtualClock
 from neptune_watch.local.runtime import (
+    EVENT_SOURCE,
     LocalRuntime,
     RuntimeError_,
     definition_from_template,
@@ -336,3 +337,47 @@ def test_concurrent_updates_of_one_item_are_each_applied_once() -> None:
         item = ddb.get_item(TableName=table, Key=key)["Item"]
     assert errors == []
     assert int(item["n"]["N"]) == len(item["m"]["M"]) == threads * per_thread
+
+
+def test_outcomes_are_taken_off_the_capture_queues_as_they_arrive() -> None:
+    """moto's SQS scans every message a queue holds on each SendMessage and ReceiveMessage: the
+    runtime empties its capture queues while executions run (1,000 outcomes left in them made
+    the 1,000-watch run 178 s instead of 126 s), and a drain still returns each outcome once."""
+    from neptune_watch.local.runtime import LocalRuntime
+
+    with LocalRuntime() as rt:
+        sns, events = rt.client("sns"), rt.client("events")
+        for i in range(30):
+            sns.publish(TopicArn=rt.arns["topic"], Message=json.dumps({"n": i}))
+            events.put_events(Entries=[{"Source": EVENT_SOURCE, "DetailType": "t", "Detail": json.dumps({"n": i}), "EventBusName": rt.arns["bus"]}])
+        deadline = time.monotonic() + 10
+        held = None
+        while time.monotonic() < deadline:
+            held = [
+                int(rt.client("sqs").get_queue_attributes(QueueUrl=q, AttributeNames=["ApproximateNumberOfMessages"])["Attributes"]["ApproximateNumberOfMessages"])
+                for q in (rt.sns_queue, rt.events_queue)
+            ]
+            if held == [0, 0]:
+                break
+            time.sleep(0.1)
+        assert held == [0, 0]  # taken off while the runtime runs, before anybody drains
+        got_sns, got_events = rt.sns_messages(), rt.events()
+        assert sorted(m["message"]["n"] for m in got_sns) == list(range(30))
+        assert sorted(e["detail"]["n"] for e in got_events) == list(range(30))
+        assert rt.sns_messages() == [] and rt.events() == []  # each outcome once
+
+
+def test_result_path_and_event_template_paths_are_parsed_once() -> None:
+    """jsonpath_ng builds a new LALR parser for every parse; ResultPath parsed its path on every
+    state and moto's EventBridge its template's eight paths on every event."""
+    import jsonpath_ng.ext
+    from moto.stepfunctions.parser.asl.component.common.path import result_path
+
+    from neptune_watch.local.runtime import LocalRuntime
+
+    assert result_path.parse("$.watch") is not result_path.parse("$.watch")
+    with LocalRuntime():
+        assert result_path.parse("$.watch") is result_path.parse("$.watch")
+        assert jsonpath_ng.ext.parse("$.detail") is jsonpath_ng.ext.parse("$.detail")
+        assert result_path.parse("$.a") is not result_path.parse("$.b")
+    assert jsonpath_ng.ext.parse("$.detail") is not jsonpath_ng.ext.parse("$.detail")
