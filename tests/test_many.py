@@ -58,3 +58,13 @@ def test_forty_watches_lose_no_outcome(forty):
     work, result = forty
     assert result.lost == []
     assert result.sns == result.events == len(work.expected)
+
+
+def test_the_run_reports_the_cpu_it_used_within_its_wall(forty):
+    """bench/local.py gives the 120 s target's measured reason from this figure: the CPU of the
+    whole process (runtime, handlers, emulator) over the run's wall time."""
+    import os
+
+    _, result = forty
+    cpu = result.extra["cpuSeconds"]
+    assert 0 < cpu <= result.wall_seconds * (os.cpu_count() or 1) + 0.5

@@ -131,6 +131,7 @@ def run(work: Workload, *, timeout: float = 600.0, settings: dict[str, Any] | No
     peak = [threading.active_count()]
     with LocalRuntime(jobs=work.jobs, settings=settings) as rt:
         started = time.perf_counter()
+        cpu_started = time.process_time()  # every thread of this process: runtime, handlers, emulator
         with rt.together():
             arns = [rt.start(r) for r in work.requests]
         deadline = time.monotonic() + timeout
@@ -147,6 +148,7 @@ def run(work: Workload, *, timeout: float = 600.0, settings: dict[str, Any] | No
             time.sleep(0.2)
         statuses["RUNNING"] += len(pending)
         wall = time.perf_counter() - started
+        cpu = time.process_time() - cpu_started
         sns, events = rt.sns_messages(), rt.events()
         lost, doubled, wrong = count(work.expected, sns, events)
         return Result(
@@ -160,4 +162,5 @@ def run(work: Workload, *, timeout: float = 600.0, settings: dict[str, Any] | No
             events=len(events),
             peak_threads=peak[0],
             transitions=rt.transitions() if transitions else None,
+            extra={"cpuSeconds": cpu},
         )
