@@ -22,10 +22,17 @@ from neptune_watch.local.runtime import LocalRuntime
 from neptune_watch.scenario import Scenario, ScenarioError, load_scenario
 
 
-def run_scenario(scenario: Scenario, *, definition: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
-    """Run the scenario's watch request to its end; the report of docs/CONTRACT.md section 3."""
+def run_scenario(
+    scenario: Scenario,
+    *,
+    definition: str | None = None,
+    timeout: float = 120.0,
+    runtime: type[LocalRuntime] = LocalRuntime,
+) -> dict[str, Any]:
+    """Run the scenario's watch request to its end; the report of docs/CONTRACT.md section 3.
+    ``runtime`` is the engine (a :class:`LocalRuntime`, or a subclass such as LocalStack's)."""
     started = time.perf_counter()
-    with LocalRuntime(
+    with runtime(
         settings=scenario.settings, definition=definition, jobs=scenario.all_jobs(), faults=scenario.faults
     ) as rt:
         arn = rt.start(scenario.request)

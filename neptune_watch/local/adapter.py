@@ -137,7 +137,7 @@ try:
 except ImportError as _exc:  # a moto that is not 5.2.5: install() names what is missing
     _IMPORT_ERROR = _exc
 
-from neptune_watch.local.clock import VirtualClock
+from neptune_watch.local.clock import VirtualClock, participant_thread
 
 # (function name, payload bytes, response headers) -> response body bytes
 Dispatcher = Callable[[str, bytes, dict[str, str]], bytes]
@@ -161,19 +161,8 @@ def _adopting_thread(*args: Any, target: Any = None, inherit: bool = False, **kw
 
     With ``inherit`` it is one only if the thread creating it is one.
     """
-    clock = _clock()  # the runtime that creates the thread: it may start after that runtime closed
-    adopt = not inherit or clock._depth() > 0
-
-    def run(*a: Any, **kw: Any) -> None:
-        if adopt:
-            clock.adopt()
-        try:
-            target(*a, **kw)
-        finally:
-            if adopt:
-                clock.disown()
-
-    return threading.Thread(*args, target=run, **kwargs)
+    # The runtime that creates the thread: it may start after that runtime closed.
+    return participant_thread(_clock(), *args, target=target, inherit=inherit, **kwargs)
 
 
 def _inheriting_thread(*args: Any, **kwargs: Any) -> threading.Thread:

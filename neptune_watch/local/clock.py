@@ -15,6 +15,7 @@ import itertools
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 
 class _Sleeper:
@@ -180,3 +181,23 @@ class VirtualClock:
             sleeper.woken = True
             self._busy += 1
             sleeper.event.set()
+
+
+def participant_thread(
+    clock: VirtualClock, *args: Any, target: Any = None, inherit: bool = False, **kwargs: Any
+) -> threading.Thread:
+    """A thread that runs ``target`` as a participant of ``clock`` (virtual time waits for it
+    while it runs). With ``inherit`` it is one only if the thread creating it is one: the
+    interpreters make a thread per task, and a task of an execution counts, a stray one not."""
+    adopt = not inherit or clock._depth() > 0
+
+    def run(*a: Any, **kw: Any) -> None:
+        if adopt:
+            clock.adopt()
+        try:
+            target(*a, **kw)
+        finally:
+            if adopt:
+                clock.disown()
+
+    return threading.Thread(*args, target=run, **kwargs)

@@ -57,7 +57,7 @@ from botocore.awsrequest import AWSResponse
 from botocore.config import Config
 from moto import mock_aws
 
-from neptune_watch.local.clock import VirtualClock
+from neptune_watch.local.clock import VirtualClock, participant_thread
 from neptune_watch.local.runtime import ACCOUNT, FUNCTIONS, REGION, LocalRuntime
 
 LOCALSTACK_VERSION = "2026.3.0"
@@ -341,19 +341,7 @@ def _start_worker(self: Any) -> None:
 
 
 def _participant_thread(*args: Any, target: Any = None, inherit: bool = False, **kwargs: Any) -> threading.Thread:
-    clock = _clock()
-    adopt = not inherit or clock._depth() > 0
-
-    def run(*a: Any, **kw: Any) -> None:
-        if adopt:
-            clock.adopt()
-        try:
-            target(*a, **kw)
-        finally:
-            if adopt:
-                clock.disown()
-
-    return threading.Thread(*args, target=run, **kwargs)
+    return participant_thread(_clock(), *args, target=target, inherit=inherit, **kwargs)
 
 
 def _inheriting_thread(*args: Any, **kwargs: Any) -> threading.Thread:
@@ -587,12 +575,6 @@ class LocalStackRuntime(LocalRuntime):
 def run_scenario_localstack(scenario: Any, *, definition: str | None = None, timeout: float = 120.0) -> dict[str, Any]:
     """Run the scenario's watch request on LocalStack's interpreter; the report of
     :func:`neptune_watch.runner.report` (docs/CONTRACT.md section 3)."""
-    from neptune_watch.runner import report
+    from neptune_watch.runner import run_scenario
 
-    started = _real_time.perf_counter()
-    with LocalStackRuntime(
-        settings=scenario.settings, definition=definition, jobs=scenario.all_jobs(), faults=scenario.faults
-    ) as rt:
-        arn = rt.start(scenario.request)
-        desc = rt.wait(arn, timeout=timeout)
-        return report(rt, desc, started)
+    return run_scenario(scenario, definition=definition, timeout=timeout, runtime=LocalStackRuntime)
